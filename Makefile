@@ -1,0 +1,32 @@
+# The README's two commands: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -c constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench-eval clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) -q --upgrade pip
+	$(PIP) -q -e '.[test]'
+	# test-only oracle; --no-deps because it pins numpy/scikit-image below ours
+	$(PIP) -q --no-deps pysodmetrics==1.6.2
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/weaksal demo --out demo_out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check weaksal tests bench
+	$(BIN)/ruff format --check weaksal tests bench
+
+bench-eval: $(STAMP)
+	$(BIN)/python bench/eval_speed.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache

@@ -1,0 +1,223 @@
+"""Weak labels: image-level tags, captions and categories.
+
+Readers return plain ``{stem: tuple[str, ...]}`` dictionaries so that any
+source of supervision plugs into a dataset the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from weaksal.errors import CorruptFileError
+
+SYNSET_STEM = re.compile(r"^(n\d{8})_")
+_TAG_SEPARATORS = re.compile(r"[;|]")
+_IMAGE_COLUMNS = ("image", "stem", "name", "file", "filename", "img")
+_TAG_COLUMNS = ("tag", "tags", "label", "labels", "class", "classes")
+
+
+def _stem(name: str) -> str:
+    return Path(name.strip()).stem
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CorruptFileError(path, f"cannot read CSV ({exc})", "save it as UTF-8 CSV") from exc
+
+
+def read_tags_csv(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Image-level tags from a CSV: ``image,tag[,tag...]``, multi-label allowed.
+
+    With a header, the image column is the first of image/stem/name/file and the
+    tags come from columns named tag(s)/label(s)/class(es) or ``tag1, tag2...``;
+    without one, column 0 is the image and every further cell a tag. Several
+    rows for one image accumulate, and a cell may hold several tags split by
+    ``;`` or ``|``. Image names are reduced to their stem.
+    """
+    path = Path(path)
+    rows = _read_rows(path)
+    if not rows:
+        raise CorruptFileError(
+            path, "tag CSV is empty", "write one row per image: image,tag[,tag...]"
+        )
+    header = [cell.strip().lower() for cell in rows[0]]
+    if header[0] in _IMAGE_COLUMNS:
+        image_col = header.index(next(c for c in header if c in _IMAGE_COLUMNS))
+        tag_cols = [
+            i
+            for i, name in enumerate(header)
+            if name in _TAG_COLUMNS or re.fullmatch(r"(tag|label)_?\d+", name)
+        ]
+        if not tag_cols:
+            raise CorruptFileError(
+                path,
+                f"header {rows[0]} has no tag column",
+                "name the tag column 'tag' (or tags/label/labels/class, or tag1, tag2...)",
+            )
+        body = rows[1:]
+    else:
+        image_col, tag_cols, body = 0, None, rows
+    tags: dict[str, list[str]] = defaultdict(list)
+    for line, row in enumerate(body, start=2 if tag_cols is not None else 1):
+        if len(row) <= image_col or not row[image_col].strip():
+            raise CorruptFileError(
+                path, f"row {line} has no image name", "fill in or delete the row"
+            )
+        cells = [row[i] for i in tag_cols if i < len(row)] if tag_cols is not None else row[1:]
+        stem = _stem(row[image_col])
+        for cell in cells:
+            for tag in _TAG_SEPARATORS.split(cell):
+                if tag.strip() and tag.strip() not in tags[stem]:
+                    tags[stem].append(tag.strip())
+    return {stem: tuple(values) for stem, values in tags.items()}
+
+
+def read_synset_words(path: str | Path) -> dict[str, str]:
+    """``wnid -> name`` from an ImageNet ``synset_words.txt`` / ``LOC_synset_mapping.txt``.
+
+    Each line is ``n01440764 tench, Tinca tinca``; the name is the first lemma.
+    """
+    path = Path(path)
+    names: dict[str, str] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorruptFileError(path, f"cannot read synset list ({exc})", "check the file") from exc
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        wnid, _, lemmas = line.strip().partition(" ")
+        if not re.fullmatch(r"n\d{8}", wnid):
+            raise CorruptFileError(
+                path,
+                f"line {number} does not start with a WordNet id",
+                "lines read 'n01440764 tench, ...'",
+            )
+        names[wnid] = lemmas.split(",")[0].strip() or wnid
+    return names
+
+
+def tags_from_synset_names(
+    stems: list[str], synset_names: dict[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """ImageNet-style tags from file names like ``n02165456_10306``.
+
+    The tag is the WordNet id, or its name when ``synset_names`` maps it.
+    Stems without a synset prefix get no tag.
+    """
+    tags: dict[str, tuple[str, ...]] = {}
+    for stem in stems:
+        match = SYNSET_STEM.match(stem)
+        if match:
+            wnid = match.group(1)
+            tags[stem] = ((synset_names or {}).get(wnid, wnid),)
+    return tags
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(
+            path, f"cannot read JSON ({exc})", "re-download the annotation file"
+        ) from exc
+    if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
+        raise CorruptFileError(
+            path,
+            "is not COCO-format JSON (no 'images' and 'annotations' lists)",
+            "give a COCO annotation file",
+        )
+    return data
+
+
+def read_coco_captions(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """``stem -> captions`` from a COCO ``captions_*.json``."""
+    path = Path(path)
+    data = _load_json(path)
+    stems = {image["id"]: _stem(image["file_name"]) for image in data["images"]}
+    captions: dict[str, list[str]] = {stem: [] for stem in stems.values()}
+    for annotation in data["annotations"]:
+        if annotation["image_id"] not in stems:
+            raise CorruptFileError(
+                path,
+                f"caption {annotation.get('id')} refers to unknown image id {annotation['image_id']}",
+                "use the annotation file that matches the image list",
+            )
+        captions[stems[annotation["image_id"]]].append(annotation["caption"].strip())
+    return {stem: tuple(values) for stem, values in captions.items()}
+
+
+def read_coco_categories(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """``stem -> category names`` (sorted, unique) from a COCO ``instances_*.json``."""
+    path = Path(path)
+    data = _load_json(path)
+    names = {category["id"]: category["name"] for category in data.get("categories", [])}
+    stems = {image["id"]: _stem(image["file_name"]) for image in data["images"]}
+    categories: dict[str, set[str]] = {stem: set() for stem in stems.values()}
+    for annotation in data["annotations"]:
+        if annotation["image_id"] not in stems or annotation["category_id"] not in names:
+            raise CorruptFileError(
+                path,
+                f"annotation {annotation.get('id')} refers to an unknown image or category",
+                "use an unmodified COCO instances file",
+            )
+        categories[stems[annotation["image_id"]]].add(names[annotation["category_id"]])
+    return {stem: tuple(sorted(values)) for stem, values in categories.items()}
+
+
+CAPS_COLUMNS = (
+    "Index",
+    "Image",
+    "Caption",
+    "Semantic",
+    "Position",
+    "SubCategory",
+    "Category",
+    "Source",
+)
+
+
+def read_caps_csv(
+    path: str | Path,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Captions and categories from a CapS-style CSV.
+
+    Columns: Index, Image, Caption, Semantic, Position, SubCategory, Category,
+    Source. Returns ``(captions, categories)``, both keyed by image stem.
+    """
+    path = Path(path)
+    rows = _read_rows(path)
+    if not rows or [c.strip() for c in rows[0][: len(CAPS_COLUMNS)]] != list(CAPS_COLUMNS):
+        raise CorruptFileError(
+            path,
+            f"header is {rows[0] if rows else 'missing'}, not the CapS columns",
+            "the first row must be " + ",".join(CAPS_COLUMNS),
+        )
+    col = {name: i for i, name in enumerate(CAPS_COLUMNS)}
+    captions: dict[str, list[str]] = defaultdict(list)
+    categories: dict[str, list[str]] = defaultdict(list)
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) < len(CAPS_COLUMNS):
+            raise CorruptFileError(
+                path,
+                f"row {line} has {len(row)} of {len(CAPS_COLUMNS)} columns",
+                "complete or delete the row",
+            )
+        stem = _stem(row[col["Image"]])
+        if row[col["Caption"]].strip():
+            captions[stem].append(row[col["Caption"]].strip())
+        for name in (row[col["Category"]].strip(), row[col["SubCategory"]].strip()):
+            if name and name not in categories[stem]:
+                categories[stem].append(name)
+    return (
+        {stem: tuple(v) for stem, v in captions.items()},
+        {stem: tuple(v) for stem, v in categories.items()},
+    )

@@ -1,0 +1,129 @@
+"""``weaksal data check``: decode every file of a dataset and report its health.
+
+Nothing is dropped silently: every unpaired, unreadable or mismatched file is
+listed by name, and :attr:`CheckReport.ok` is False when any exists.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from weaksal.data.discover import open_dataset
+from weaksal.data.imageio import _grey, _open
+from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
+from weaksal.errors import DataError
+
+
+@dataclass
+class CheckReport:
+    root: Path
+    layout: str
+    counts: dict[str, int]
+    unpaired: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    size_mismatches: list[tuple[str, str]] = field(default_factory=list)
+    mask_values: dict[str, int] = field(default_factory=dict)
+    mean_foreground: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unpaired or self.unreadable or self.size_mismatches)
+
+
+def _inspect(sample: Sample) -> dict:
+    """Decode one sample's files; returns sizes, mask value kind and errors."""
+    result: dict = {"stem": sample.stem, "errors": [], "sizes": {}}
+    for kind in ("image", "mask", "depth"):
+        path = getattr(sample, kind)
+        if path is None:
+            continue
+        try:
+            image = _open(path)
+        except DataError as exc:
+            result["errors"].append((str(path), f"{exc.problem}"))
+            continue
+        result["sizes"][kind] = (image.height, image.width, str(path))
+        if kind == "mask" and result.get("is_label_map") is None:
+            grey = _grey(image)
+            values = np.unique(grey)
+            if set(values.tolist()) <= {0, 255}:
+                result["mask_kind"] = "0/255"
+            elif set(values.tolist()) <= {0, 1}:
+                result["mask_kind"] = "0/1"
+            else:
+                result["mask_kind"] = "grey"
+            binary = grey > (0 if result["mask_kind"] == "0/1" else 128)
+            result["foreground"] = float(binary.mean())
+    return result
+
+
+def _size_problems(result: dict) -> list[tuple[str, str]]:
+    sizes = result["sizes"]
+    if "image" not in sizes:
+        return []
+    height, width, _ = sizes["image"]
+    problems = []
+    for kind in ("mask", "depth"):
+        if kind in sizes and sizes[kind][:2] != (height, width):
+            other_h, other_w, path = sizes[kind]
+            hint = " (looks rotated by 90 degrees)" if (other_h, other_w) == (width, height) else ""
+            problems.append(
+                (path, f"{kind} is {other_w}x{other_h} but its image is {width}x{height}{hint}")
+            )
+    return problems
+
+
+def check_dataset(
+    root: str | Path, workers: int | None = None, split: str | None = None
+) -> CheckReport:
+    """Index ``root`` leniently, decode every file, and collect every problem."""
+    root = Path(root)
+    index: DatasetIndex = open_dataset(root, on_bad="skip", split=split)
+    counts = {
+        "images": len(files_by_stem(index.image_dir)) if index.image_dir else 0,
+        "masks": len(files_by_stem(index.mask_dir)) if index.mask_dir else 0,
+        "depth": len(files_by_stem(index.depth_dir)) if index.depth_dir else 0,
+        "tagged images": sum(1 for s in index if s.tags),
+        "distinct tags": len({t for s in index for t in s.tags}),
+        "captioned images": sum(1 for s in index if s.captions),
+        "captions": sum(len(s.captions) for s in index),
+        "images with categories": sum(1 for s in index if s.categories),
+        "complete samples": len(index),
+    }
+    if index.layout == "coco":
+        counts["images"] = len(index) + sum(1 for s in index.skipped if "image has no" in s.reason)
+    report = CheckReport(root, index.layout, counts)
+    report.unpaired = [(str(s.path), s.reason) for s in index.skipped]
+    workers = workers or min(4, os.cpu_count() or 1)
+    samples = list(index)
+    if index.layout == "voc":  # label maps are class indices, not saliency masks
+        samples = [Sample(s.stem, s.image, depth=None) for s in samples]
+    if workers > 1 and len(samples) > 50:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(_inspect, samples, chunksize=32))
+    else:
+        results = [_inspect(s) for s in samples]
+    kinds: Counter[str] = Counter()
+    foreground = []
+    for result in results:
+        report.unreadable.extend(result["errors"])
+        report.size_mismatches.extend(_size_problems(result))
+        if "mask_kind" in result:
+            kinds[result["mask_kind"]] += 1
+            foreground.append(result["foreground"])
+    report.mask_values = dict(kinds)
+    if foreground:
+        report.mean_foreground = float(np.mean(foreground))
+        empty = sum(1 for f in foreground if f == 0)
+        if empty:
+            report.warnings.append(f"{empty} masks have no foreground pixel (> 128)")
+    if kinds.get("0/1"):
+        report.warnings.append(f"{kinds['0/1']} masks are stored 0/1; they are read as 0/255")
+    return report

@@ -1,0 +1,125 @@
+"""One entry point that recognises any supported dataset folder.
+
+``open_dataset(root)`` tries, in order: saliency layouts (DUTS, RGB-D, ECSSD,
+SOD, generic), PASCAL VOC, COCO, then a plain folder of images; weak labels
+found beside the data (``tags.csv``, CapS ``captions*.csv``, synset file
+names) are attached to the samples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from weaksal.data.annotations import read_caps_csv, read_tags_csv, tags_from_synset_names
+from weaksal.data.coco import coco_splits, index_coco
+from weaksal.data.layouts import (
+    DEPTH_DIRS,
+    SALIENCY_LAYOUTS,
+    DatasetIndex,
+    OnBad,
+    index_images,
+    index_saliency,
+    match_saliency_layout,
+)
+from weaksal.data.voc import index_voc
+from weaksal.errors import LayoutError
+
+#: (name, folders, description) of every layout, for ``weaksal data info``.
+LAYOUT_TABLE: list[tuple[str, str, str]] = [
+    (
+        layout.name,
+        " + ".join(
+            "|".join(dirs)
+            for dirs in (layout.image_dirs, layout.mask_dirs, layout.depth_dirs)
+            if dirs
+        ),
+        layout.description,
+    )
+    for layout in SALIENCY_LAYOUTS
+] + [
+    (
+        "voc",
+        "JPEGImages + SegmentationClass[Aug] + ImageSets/Segmentation/*.txt",
+        "PASCAL VOC semantic segmentation (class-index PNGs, 255 = ignore)",
+    ),
+    (
+        "coco",
+        "<split>/ + annotations/{captions,instances}_<split>.json",
+        "COCO images with captions and instance categories",
+    ),
+    ("images", "a folder of images (or images|Imgs|Image inside it)", "unlabelled images"),
+    (
+        "tags",
+        "tags.csv beside the data: image,tag[,tag...] (or synset file names n01234567_*)",
+        "image-level tags, attached to any layout",
+    ),
+    (
+        "caps",
+        "captions*.csv with columns "
+        + "Index,Image,Caption,Semantic,Position,SubCategory,Category,Source",
+        "CapS-style captions and categories, attached to any layout",
+    ),
+    ("depth", "|".join(DEPTH_DIRS), "depth maps paired by stem (RGB-D layout)"),
+]
+
+
+def _attach_weak_labels(index: DatasetIndex) -> DatasetIndex:
+    root = index.root
+    tags: dict[str, tuple[str, ...]] = {}
+    tag_file = root / "tags.csv"
+    if tag_file.is_file():
+        tags = read_tags_csv(tag_file)
+    else:
+        tags = tags_from_synset_names(index.stems())
+    captions: dict[str, tuple[str, ...]] = {}
+    categories: dict[str, tuple[str, ...]] = {}
+    for caps_file in sorted(root.glob("captions*.csv")):
+        more_captions, more_categories = read_caps_csv(caps_file)
+        captions.update(more_captions)
+        categories.update(more_categories)
+    if not (tags or captions or categories):
+        return index
+    index.samples = [
+        dataclasses.replace(
+            sample,
+            tags=sample.tags or tags.get(sample.stem, ()),
+            captions=sample.captions or captions.get(sample.stem, ()),
+            categories=sample.categories or categories.get(sample.stem, ()),
+        )
+        for sample in index.samples
+    ]
+    return index
+
+
+def detect_layout(root: str | Path) -> str:
+    """Name of the layout of ``root`` (see ``LAYOUT_TABLE``); raises LayoutError if none fits."""
+    root = Path(root)
+    if not root.is_dir():
+        raise LayoutError(root, "is not a folder", "point at the dataset's root folder")
+    match = match_saliency_layout(root)
+    if match is not None:
+        return match.layout.name
+    if (root / "JPEGImages").is_dir():
+        return "voc"
+    if coco_splits(root):
+        return "coco"
+    index_images(root)  # raises LayoutError when there are no images either
+    return "images"
+
+
+def open_dataset(
+    root: str | Path, on_bad: OnBad = "error", split: str | None = None
+) -> DatasetIndex:
+    """Index the dataset at ``root`` in whatever supported layout it has."""
+    root = Path(root)
+    layout = detect_layout(root)
+    if layout == "voc":
+        index = index_voc(root, split)
+    elif layout == "coco":
+        index = index_coco(root, [split] if split else None, on_bad=on_bad)
+    elif layout == "images":
+        index = index_images(root)
+    else:
+        index = index_saliency(root, on_bad=on_bad)
+    return _attach_weak_labels(index)

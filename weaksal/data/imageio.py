@@ -1,0 +1,163 @@
+"""Robust reading of images, masks, depth maps and label maps.
+
+What arrives in real datasets: JPEG/PNG/BMP/TIFF/WebP; greyscale, palette,
+RGBA, 16-bit; EXIF-rotated phone photos; masks stored 0/1, 0/255, 1-bit or
+anti-aliased grey. Each reader returns one canonical array and raises a
+:class:`~weaksal.errors.DataError` naming the file when it cannot.
+
+Conventions
+-----------
+* Images come back as ``uint8 (H, W, 3)`` RGB, after EXIF orientation;
+  alpha is dropped, greyscale is replicated, 16-bit is scaled to 8 bits.
+* Masks come back as ``uint8 (H, W)`` grey in 0..255. A mask whose values are
+  all 0 or 1 is read as 0/255 (otherwise it would binarise to all background).
+  Binary ground truth is ``mask > 128`` (the PySODMetrics convention), so
+  anti-aliased grey edges are split at 128.
+* Depth comes back as ``float32 (H, W)`` in [0, 1] (min-max over the file's
+  dtype range, not per image, so near/far stays comparable across images).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from weaksal.errors import CorruptFileError, DecompressionBombError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+#: Largest image accepted, in pixels (Pillow's own default). Raise it with the
+#: environment variable ``WEAKSAL_MAX_PIXELS`` for trusted, very large images.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+GT_THRESHOLD = 128  # binary ground truth is grey > GT_THRESHOLD
+
+
+def max_pixels() -> int:
+    return int(os.environ.get("WEAKSAL_MAX_PIXELS", DEFAULT_MAX_PIXELS))
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _open(path: str | Path) -> Image.Image:
+    """Open, size-check and fully decode one file; orientation applied."""
+    path = Path(path)
+    if not path.is_file():
+        raise CorruptFileError(path, "file does not exist", "check the path or the dataset folder")
+    limit = max_pixels()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            previous = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, before decoding
+            try:
+                image = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous
+        width, height = image.size
+        if width * height > limit:
+            raise DecompressionBombError(
+                path,
+                f"image claims {width}x{height} = {width * height:,} pixels, over the limit of {limit:,}"
+                " (a possible decompression bomb)",
+                "if the file is trusted, raise the limit with WEAKSAL_MAX_PIXELS, else remove it",
+            )
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except DecompressionBombError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptFileError(
+            path,
+            f"cannot decode image ({exc})",
+            "re-download or re-export the file, or run with --skip-bad to leave it out",
+        ) from exc
+    return image
+
+
+def _to_uint8(array: np.ndarray) -> np.ndarray:
+    """Scale integer or float data of any depth to uint8."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    if np.issubdtype(array.dtype, np.floating):
+        top = 1.0 if array.max(initial=0) <= 1.0 else 255.0
+        return np.clip(np.rint(array / top * 255.0), 0, 255).astype(np.uint8)
+    # 16/32-bit integers: a 16-bit file may use the full range or only 0..255
+    top = 255 if array.max(initial=0) <= 255 else 65535
+    return np.clip(np.rint(array.astype(np.float64) / top * 255.0), 0, 255).astype(np.uint8)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image as ``uint8 (H, W, 3)`` RGB."""
+    image = _open(path)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        grey = _to_uint8(np.asarray(image))
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return np.asarray(image, dtype=np.uint8).copy()
+
+
+def _grey(image: Image.Image) -> np.ndarray:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return _to_uint8(np.asarray(image))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = image.convert("RGBA").convert("RGB")
+    if image.mode != "L":
+        image = image.convert("L")
+    return np.asarray(image, dtype=np.uint8).copy()
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """Read a saliency mask or map as ``uint8 (H, W)`` grey, 0..255.
+
+    A file holding only the values 0 and 1 is scaled to 0/255, so that 0/1
+    masks do not binarise to all background.
+    """
+    grey = _grey(_open(path))
+    if grey.max(initial=0) == 1:
+        grey = grey * np.uint8(255)
+    return grey
+
+
+def binarize(mask: np.ndarray) -> np.ndarray:
+    """Binary ground truth from a grey mask: ``mask > 128``."""
+    return np.asarray(mask) > GT_THRESHOLD
+
+
+def read_depth(path: str | Path) -> np.ndarray:
+    """Read a depth map as ``float32 (H, W)`` in [0, 1] of its dtype's range."""
+    image = _open(path)
+    array = np.asarray(image)
+    if array.ndim == 3:
+        array = np.asarray(image.convert("L"))
+    if np.issubdtype(array.dtype, np.floating):
+        low, high = float(array.min(initial=0)), float(array.max(initial=0))
+        scaled = (array - low) / (high - low) if high > low else np.zeros_like(array)
+        return scaled.astype(np.float32)
+    top = 255.0 if array.max(initial=0) <= 255 else 65535.0
+    return (array.astype(np.float32) / top).clip(0.0, 1.0)
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(height, width) from the header only, after EXIF orientation."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CorruptFileError(
+            path, f"cannot read image header ({exc})", "re-export the file"
+        ) from exc
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return height, width

@@ -1,0 +1,263 @@
+"""Dataset layouts as they are really distributed, and pairing by file stem.
+
+A *layout* names the sub-folders that hold images, masks and depth maps. The
+index built from it pairs files by stem (``0001.jpg`` with ``0001.png``) and
+never drops a file silently: unpaired files raise
+:class:`~weaksal.errors.UnpairedFileError`, or with ``on_bad="skip"`` are
+listed in :attr:`DatasetIndex.skipped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from weaksal.data.imageio import is_image_file
+from weaksal.errors import DuplicateStemError, LayoutError, UnpairedFileError
+
+OnBad = Literal["error", "skip"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Folder names of one dataset layout (matched case-insensitively)."""
+
+    name: str
+    description: str
+    image_dirs: tuple[str, ...]
+    mask_dirs: tuple[str, ...] = ()
+    depth_dirs: tuple[str, ...] = ()
+    needs_depth: bool = False
+
+
+GENERIC_IMAGE_DIRS = ("images", "Imgs", "Image", "RGB", "test_images", "train_images")
+GENERIC_MASK_DIRS = ("masks", "GT", "gt", "Mask", "ground_truth_mask", "test_masks", "train_masks")
+DEPTH_DIRS = ("depth", "Depth", "test_depth", "train_depth")
+
+#: Saliency layouts, most specific first; ``detect_layout`` takes the first match.
+SALIENCY_LAYOUTS: tuple[Layout, ...] = (
+    Layout("duts-tr", "DUTS training split", ("DUTS-TR-Image",), ("DUTS-TR-Mask",)),
+    Layout("duts-te", "DUTS test split", ("DUTS-TE-Image",), ("DUTS-TE-Mask",)),
+    Layout(
+        "rgbd",
+        "RGB-D saliency (NJU2K, NLPR, STERE, SIP...): images + masks + depth",
+        GENERIC_IMAGE_DIRS,
+        GENERIC_MASK_DIRS,
+        DEPTH_DIRS,
+        needs_depth=True,
+    ),
+    Layout("ecssd", "ECSSD", ("images",), ("ground_truth_mask",)),
+    Layout("sod", "SOD (BSDS300 photos)", ("images",), ("GT",)),
+    Layout(
+        "generic",
+        "HKU-IS, PASCAL-S, DUT-OMRON and most result archives",
+        GENERIC_IMAGE_DIRS,
+        GENERIC_MASK_DIRS,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image and whatever is paired with it by stem."""
+
+    stem: str
+    image: Path
+    mask: Path | None = None
+    depth: Path | None = None
+    tags: tuple[str, ...] = ()
+    captions: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: Path
+    reason: str
+
+
+@dataclass
+class DatasetIndex:
+    """The files of one dataset, paired by stem, in sorted stem order."""
+
+    root: Path
+    layout: str
+    samples: list[Sample]
+    skipped: list[SkippedFile] = field(default_factory=list)
+    image_dir: Path | None = None
+    mask_dir: Path | None = None
+    depth_dir: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __iter__(self):
+        return iter(self.samples)
+
+    def stems(self) -> list[str]:
+        return [sample.stem for sample in self.samples]
+
+    def by_stem(self) -> dict[str, Sample]:
+        return {sample.stem: sample for sample in self.samples}
+
+
+def _subdirs(root: Path) -> dict[str, Path]:
+    return {p.name.lower(): p for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
+
+
+def _first_dir(subdirs: dict[str, Path], names: Iterable[str]) -> Path | None:
+    for name in names:
+        if name.lower() in subdirs:
+            return subdirs[name.lower()]
+    return None
+
+
+def files_by_stem(folder: Path) -> dict[str, Path]:
+    """Image files of one folder keyed by stem; two files with one stem is an error."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not is_image_file(path):
+            continue
+        if path.stem in found:
+            raise DuplicateStemError(
+                path,
+                f"shares its stem with {found[path.stem].name}, so pairing by stem is ambiguous",
+                "remove or rename one of the two files",
+            )
+        found[path.stem] = path
+    return found
+
+
+@dataclass(frozen=True)
+class LayoutMatch:
+    layout: Layout
+    image_dir: Path
+    mask_dir: Path | None
+    depth_dir: Path | None
+
+
+def match_saliency_layout(root: str | Path) -> LayoutMatch | None:
+    """The first saliency layout whose folders exist under ``root``, or None."""
+    root = Path(root)
+    subdirs = _subdirs(root)
+    for layout in SALIENCY_LAYOUTS:
+        image_dir = _first_dir(subdirs, layout.image_dirs)
+        mask_dir = _first_dir(subdirs, layout.mask_dirs)
+        depth_dir = _first_dir(subdirs, layout.depth_dirs)
+        if image_dir is None or mask_dir is None or (layout.needs_depth and depth_dir is None):
+            continue
+        return LayoutMatch(layout, image_dir, mask_dir, depth_dir)
+    return None
+
+
+def pair_by_stem(
+    images: dict[str, Path],
+    others: dict[str, dict[str, Path]],
+    on_bad: OnBad = "error",
+) -> tuple[list[tuple[str, dict[str, Path]]], list[SkippedFile]]:
+    """Pair images with each kind in ``others`` (e.g. {"mask": {...}}) by stem.
+
+    Returns the complete pairs and the unpaired files; with ``on_bad="error"``
+    the first unpaired file raises, its message counting the rest.
+    """
+    complete = set(images)
+    for files in others.values():
+        complete &= set(files)
+    skipped: list[SkippedFile] = []
+    for stem in sorted(set(images) - complete):
+        missing = [kind for kind, files in others.items() if stem not in files]
+        skipped.append(SkippedFile(images[stem], f"no {' or '.join(missing)} with stem '{stem}'"))
+    for kind, files in others.items():
+        for stem in sorted(set(files) - set(images)):
+            skipped.append(SkippedFile(files[stem], f"{kind} without an image of stem '{stem}'"))
+    if skipped and on_bad == "error":
+        first = skipped[0]
+        others_count = len(skipped) - 1
+        raise UnpairedFileError(
+            first.path,
+            first.reason + (f" (and {others_count} more unpaired files)" if others_count else ""),
+            "add the missing file, remove the stray one, or pass --skip-bad to leave unpaired files out"
+            " (each is then reported)",
+        )
+    pairs = [
+        (stem, {kind: files[stem] for kind, files in others.items()}) for stem in sorted(complete)
+    ]
+    return pairs, skipped
+
+
+def index_saliency(
+    root: str | Path,
+    on_bad: OnBad = "error",
+    image_dir: str | Path | None = None,
+    mask_dir: str | Path | None = None,
+    depth_dir: str | Path | None = None,
+) -> DatasetIndex:
+    """Index a saliency dataset (images + masks [+ depth]) in any known layout.
+
+    Folders can be given explicitly to override detection.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise LayoutError(root, "is not a folder", "point at the dataset's root folder")
+    if image_dir is None or mask_dir is None:
+        match = match_saliency_layout(root)
+        if match is None:
+            raise LayoutError(
+                root,
+                "no known saliency layout (image folder + mask folder) found; sub-folders: "
+                + (", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "none"),
+                "arrange it as one of the layouts listed by `weaksal data info`, or give the folders"
+                " explicitly (--images DIR --masks DIR)",
+            )
+        layout_name = match.layout.name
+        image_dir = Path(image_dir) if image_dir else match.image_dir
+        mask_dir = Path(mask_dir) if mask_dir else match.mask_dir
+        depth_dir = Path(depth_dir) if depth_dir else match.depth_dir
+    else:
+        layout_name = "explicit"
+        image_dir, mask_dir = Path(image_dir), Path(mask_dir)
+        depth_dir = Path(depth_dir) if depth_dir else None
+    others = {"mask": files_by_stem(Path(mask_dir))}
+    if depth_dir is not None:
+        others["depth"] = files_by_stem(Path(depth_dir))
+    pairs, skipped = pair_by_stem(files_by_stem(Path(image_dir)), others, on_bad)
+    images = files_by_stem(Path(image_dir))
+    samples = [
+        Sample(stem, images[stem], mask=found["mask"], depth=found.get("depth"))
+        for stem, found in pairs
+    ]
+    return DatasetIndex(
+        root,
+        layout_name,
+        samples,
+        skipped,
+        Path(image_dir),
+        Path(mask_dir),
+        Path(depth_dir) if depth_dir else None,
+    )
+
+
+def index_images(root: str | Path) -> DatasetIndex:
+    """Index an unlabelled image folder (images directly inside, or in an image sub-folder)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise LayoutError(root, "is not a folder", "point at a folder of images")
+    folder = root
+    if not files_by_stem(root):
+        folder = (
+            _first_dir(_subdirs(root), GENERIC_IMAGE_DIRS + ("DUTS-TR-Image", "DUTS-TE-Image"))
+            or root
+        )
+    images = files_by_stem(folder)
+    if not images:
+        raise LayoutError(
+            root,
+            "holds no image files ("
+            + ", ".join(s for s in (".jpg", ".png", ".bmp", ".tif", ".webp"))
+            + ")",
+            "point at the folder that contains the images",
+        )
+    samples = [Sample(stem, path) for stem, path in sorted(images.items())]
+    return DatasetIndex(root, "images", samples, image_dir=folder)

@@ -1,0 +1,16 @@
+"""Where the shared real datasets live: one setting, ``WEAKSAL_DATA``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_root() -> Path:
+    """``$WEAKSAL_DATA``, else ``../shared/data`` beside the repository checkout."""
+    configured = os.environ.get("WEAKSAL_DATA")
+    if configured:
+        return Path(configured).expanduser()
+    return (REPO_ROOT.parent / "shared" / "data").resolve()
