@@ -1,0 +1,1 @@
+"""Unsupervised (handcrafted) salient object detectors."""

@@ -1,0 +1,171 @@
+"""Dataset-level saliency evaluation: accumulate per-image statistics, then summarise.
+
+Per-image statistics come from :func:`weaksal.metrics.saliency.pair_stats`;
+metrics are derived in batches (vectorised) and averaged here, under the
+max-F convention asked for (see ``weaksal.metrics.conventions``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Literal
+
+import numpy as np
+
+from weaksal.metrics.saliency import (
+    FAMILY,
+    POOLED_THRESHOLDS,
+    PairStats,
+    pair_stats,
+    scores_from_stats,
+)
+
+MaxF = Literal["mean", "pooled"]
+#: Metrics where smaller is better (tables mark the best accordingly).
+LOWER_IS_BETTER = frozenset({"ber", "mae"})
+_BATCH = 256
+
+
+def pooled_fmeasure(precision: np.ndarray, recall: np.ndarray, beta2: float = 0.3) -> np.ndarray:
+    """F at each threshold from dataset-mean precision and recall (MATLAB toolbox style)."""
+    numerator = (1 + beta2) * precision * recall
+    denominator = beta2 * precision + recall
+    out = np.zeros_like(numerator)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+class SaliencyEvaluator:
+    """Accumulates image pairs; :meth:`results` gives the dataset numbers.
+
+    Parameters
+    ----------
+    beta2 : F-measure beta^2 (0.3, as every saliency paper).
+    maxf : ``"mean"`` (default, PySODMetrics: max of the mean per-image F curve)
+        or ``"pooled"`` (F from dataset-mean precision and recall, then max).
+    thresholds : 256, or 21 for ``linspace(0, 1, 21)`` on the normalised map
+        (the pooled convention of the MWS/LPS/SSNet code only).
+    structure : also compute S-measure and weighted F.
+    """
+
+    def __init__(
+        self, beta2: float = 0.3, maxf: MaxF = "mean", thresholds: int = 256, structure: bool = True
+    ):
+        if maxf not in ("mean", "pooled"):
+            raise ValueError(f"maxf must be 'mean' or 'pooled', not {maxf!r}")
+        if thresholds not in (256, 21):
+            raise ValueError(f"thresholds must be 256 or 21, not {thresholds}")
+        if thresholds == 21 and maxf != "pooled":
+            raise ValueError("21 thresholds belong to the pooled convention: use maxf='pooled'")
+        self.beta2, self.maxf, self.thresholds, self.structure = beta2, maxf, thresholds, structure
+        self.names: list[str] = []
+        self._pending: list[PairStats] = []
+        self._columns: dict[str, list[np.ndarray]] = {}
+        self._curve_sums = {name: np.zeros(256) for name in FAMILY}
+        self._pooled_sums = {
+            "precision": np.zeros(len(POOLED_THRESHOLDS)),
+            "recall": np.zeros(len(POOLED_THRESHOLDS)),
+        }
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def step(self, pred: np.ndarray, gt: np.ndarray, name: str | None = None) -> None:
+        self.add(pair_stats(pred, gt, self.structure), name)
+
+    def add(self, stats: PairStats, name: str | None = None) -> None:
+        """Add statistics computed elsewhere (e.g. in a worker process)."""
+        self._pending.append(stats)
+        self.names.append(name if name is not None else str(len(self.names)))
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        batch = scores_from_stats(self._pending, self.beta2, self.structure)
+        self._pending = []
+        for metric in FAMILY:
+            self._curve_sums[metric] += batch.curves[metric].sum(axis=0)
+        self._pooled_sums["precision"] += batch.pooled_precision.sum(axis=0)
+        self._pooled_sums["recall"] += batch.pooled_recall.sum(axis=0)
+        columns = {
+            "mae": batch.mae,
+            "smeasure": batch.smeasure,
+            "wfmeasure": batch.wfmeasure,
+            "fmeasure_max": batch.curves["fmeasure"].max(axis=1),
+        }
+        columns |= {f"{m}_adaptive": batch.adaptive[m] for m in FAMILY}
+        columns |= {f"{m}_binary": batch.binary[m] for m in FAMILY}
+        for key, values in columns.items():
+            self._columns.setdefault(key, []).append(values)
+
+    def per_image(self) -> dict[str, np.ndarray]:
+        """Per-image scalars (MAE, S, weighted F, adaptive and binary family, own max F)."""
+        self._flush()
+        return {key: np.concatenate(parts) for key, parts in self._columns.items()}
+
+    def results(self) -> dict:
+        """Dataset numbers: scalars, and per family metric adaptive/binary/mean/max/min/curve."""
+        columns = self.per_image() if self.names else {}
+        n = len(self.names)
+        if n == 0:
+            raise ValueError("no image was evaluated")
+        out: dict = {"images": n, "mae": float(columns["mae"].mean())}
+        if self.structure:
+            out["smeasure"] = float(columns["smeasure"].mean())
+            out["wfmeasure"] = float(columns["wfmeasure"].mean())
+        for metric in FAMILY:
+            curve = self._curve_sums[metric] / n
+            out[metric] = {
+                "adaptive": float(columns[f"{metric}_adaptive"].mean()),
+                "binary": float(columns[f"{metric}_binary"].mean()),
+                "mean": float(curve.mean()),
+                "max": float(curve.max()),
+                "min": float(curve.min()),
+                "curve": curve,
+            }
+        if self.thresholds == 21:
+            precision = self._pooled_sums["precision"] / n
+            recall = self._pooled_sums["recall"] / n
+        else:
+            precision, recall = out["precision"]["curve"], out["recall"]["curve"]
+        pooled_curve = pooled_fmeasure(precision, recall, self.beta2)
+        out["pooled"] = {
+            "precision": precision,
+            "recall": recall,
+            "fmeasure": pooled_curve,
+            "max": float(pooled_curve.max()),
+            "thresholds": self.thresholds,
+        }
+        out["maxf"] = out["pooled"]["max"] if self.maxf == "pooled" else out["fmeasure"]["max"]
+        out["convention"] = {"maxf": self.maxf, "thresholds": self.thresholds, "beta2": self.beta2}
+        return out
+
+
+def _stats_job(args: tuple) -> PairStats:
+    pred, gt, structure = args
+    return pair_stats(pred, gt, structure)
+
+
+def evaluate_arrays(
+    pairs: Iterable[tuple[str, np.ndarray, np.ndarray]],
+    evaluator: SaliencyEvaluator | None = None,
+    workers: int = 1,
+) -> SaliencyEvaluator:
+    """Evaluate ``(name, pred, gt)`` pairs, optionally across worker processes.
+
+    Results are added in input order, so they do not depend on ``workers``.
+    """
+    evaluator = evaluator or SaliencyEvaluator()
+    if workers <= 1:
+        for name, pred, gt in pairs:
+            evaluator.step(pred, gt, name)
+        return evaluator
+    pairs = list(pairs)
+    jobs = ((pred, gt, evaluator.structure) for _, pred, gt in pairs)
+    with ProcessPoolExecutor(workers) as pool:
+        for (name, _, _), stats in zip(pairs, pool.map(_stats_job, jobs, chunksize=16)):
+            evaluator.add(stats, name)
+    return evaluator
