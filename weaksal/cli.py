@@ -15,8 +15,8 @@ from weaksal.errors import WeaksalError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 data_app = typer.Typer(no_args_is_help=True, help="Inspect datasets.")
 app.add_typer(data_app, name="data")
-console = Console()
-err_console = Console(stderr=True)
+console = Console(width=None if sys.stdout.isatty() else 200)  # no truncated tables in logs
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def friendly_errors(command):
@@ -31,6 +31,27 @@ def friendly_errors(command):
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+@app.command("demo")
+@friendly_errors
+def demo(
+    out: Path = typer.Option(Path("demo_out"), help="Where to write maps and overview.png."),
+    count: int = typer.Option(8, help="How many images."),
+) -> None:
+    """Detect salient objects in a few real images and score them."""
+    from weaksal.demo import run_demo
+
+    results = run_demo(out, count)
+    console.print(f"images from {results['source']}", highlight=False)
+    console.print(
+        f"{results['images']} images: MAE {results['mae']:.3f}, max F {results['maxf']:.3f},"
+        f" S {results['smeasure']:.3f}, max E {results['emeasure']['max']:.3f}"
+    )
+    console.print(
+        f"maps in {out / 'maps'}; image | saliency | ground truth in {out / 'overview.png'}",
+        highlight=False,
+    )
 
 
 @data_app.command("info")
@@ -85,6 +106,102 @@ def data_check(
         console.print(f"[bold red]{problems} problem(s) found[/]")
         raise typer.Exit(1)
     console.print("[green]no problems found[/]")
+
+
+@app.command("eval")
+@friendly_errors
+def evaluate(
+    pred: str = typer.Option(..., help="Prediction folder(s): DIR[,DIR...] or NAME=DIR[,...]."),
+    gt: str = typer.Option(
+        ..., help="Dataset root(s), comma-separated, in any layout of `weaksal data info`."
+    ),
+    out: Path = typer.Option(None, help="Write results.{csv,md,tex,json} and curve plots here."),
+    seg: bool = typer.Option(False, "--seg", help="Segmentation (index PNGs vs VOC labels): mIoU."),
+    split: str = typer.Option(None, help="With --seg: the VOC split list (e.g. val)."),
+    num_classes: int = typer.Option(21, help="With --seg: number of classes."),
+    maxf: str = typer.Option(
+        "mean", help="max-F convention: mean (PySODMetrics) or pooled (MATLAB toolbox)."
+    ),
+    thresholds: int = typer.Option(256, help="256, or 21 (linspace(0,1,21), with --maxf pooled)."),
+    interpolation: str = typer.Option(
+        "bilinear", help="Resize maps of another size: bilinear|nearest|bicubic|area."
+    ),
+    strict: bool = typer.Option(
+        False, help="Refuse maps whose size differs from the ground truth."
+    ),
+    skip_missing: bool = typer.Option(
+        False, help="Evaluate the images that have a prediction; report the rest."
+    ),
+    per_image: bool = typer.Option(False, help="Also write per-image scores (CSV) under --out."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Evaluate predicted maps against one or more datasets."""
+    from tqdm import tqdm
+
+    from weaksal.metrics import SaliencyEvaluator
+    from weaksal.metrics.report import plot_curves, summary, write_per_image, write_tables
+    from weaksal.metrics.runner import evaluate_saliency, evaluate_segmentation, parse_methods
+
+    try:
+        methods = parse_methods(pred)
+        SaliencyEvaluator(maxf=maxf, thresholds=thresholds)  # validate the convention early
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    runs = []
+    for dataset in [Path(d) for d in gt.split(",") if d.strip()]:
+        for name, folder in methods:
+            progress = lambda it, n, label=f"{name} on {dataset.name}": tqdm(  # noqa: E731
+                it, total=n, desc=label, disable=None, leave=False
+            )
+            if seg:
+                run = evaluate_segmentation(
+                    name, folder, dataset, split, num_classes, skip_missing, workers, progress
+                )
+            else:
+                evaluator = SaliencyEvaluator(maxf=maxf, thresholds=thresholds)
+                run = evaluate_saliency(
+                    name,
+                    folder,
+                    dataset,
+                    evaluator,
+                    interpolation,
+                    strict,
+                    skip_missing,
+                    workers,
+                    progress,
+                )
+            runs.append(run)
+            for title, names in (
+                ("missing", run.missing),
+                ("extra", run.extra),
+                ("resized", run.resized),
+            ):
+                if names:
+                    shown = ", ".join(names[:10]) + (
+                        f" (+{len(names) - 10} more)" if len(names) > 10 else ""
+                    )
+                    err_console.print(
+                        f"[yellow]{name} on {run.dataset}: {len(names)} {title}:[/] {shown}",
+                        highlight=False,
+                    )
+    header, rows = summary(runs)
+    convention = "" if seg else f" (max-F: {maxf}, {thresholds} thresholds)"
+    table = Table(title="Evaluation" + convention)
+    for column in header:
+        table.add_column(column, justify="left" if column in ("dataset", "method") else "right")
+    for row in rows:
+        table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+    if out:
+        written = write_tables(runs, out)
+        if not seg:
+            written += plot_curves(runs, out)
+        if per_image:
+            for run in runs:
+                path = out / f"per_image_{run.dataset}_{run.method}.csv"
+                write_per_image(run, path)
+                written.append(path)
+        console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -158,7 +158,7 @@ def evaluate_arrays(
 
     Results are added in input order, so they do not depend on ``workers``.
     """
-    evaluator = evaluator or SaliencyEvaluator()
+    evaluator = SaliencyEvaluator() if evaluator is None else evaluator
     if workers <= 1:
         for name, pred, gt in pairs:
             evaluator.step(pred, gt, name)
@@ -166,6 +166,8 @@ def evaluate_arrays(
     pairs = list(pairs)
     jobs = ((pred, gt, evaluator.structure) for _, pred, gt in pairs)
     with ProcessPoolExecutor(workers) as pool:
-        for (name, _, _), stats in zip(pairs, pool.map(_stats_job, jobs, chunksize=16)):
+        for (name, _, _), stats in zip(
+            pairs, pool.map(_stats_job, jobs, chunksize=16), strict=True
+        ):
             evaluator.add(stats, name)
     return evaluator

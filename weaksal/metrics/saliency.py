@@ -54,6 +54,7 @@ class PairStats:
     quadrant_weights: np.ndarray  # (4,) area fractions
     values: np.ndarray  # (256,) normalised value of each raw level
     wfmeasure: float  # NaN unless computed
+    constant_ssim: np.ndarray  # (4,) the reference's SSIM of quadrants flat in both maps, else NaN
 
 
 def _centroid_quadrants(gt: np.ndarray, fg: int) -> tuple[int, int]:
@@ -71,6 +72,30 @@ def _centroid_quadrants(gt: np.ndarray, fg: int) -> tuple[int, int]:
     cy = int(np.round(int(rows @ np.arange(height)) / fg))
     cx = int(np.round(int(cols @ np.arange(width)) / fg))
     return cy + 1, cx + 1
+
+
+def _constant_quadrant_ssim(quadrants, values, shape, cy, cx) -> np.ndarray:
+    """The reference's SSIM where a quadrant is flat in both prediction and ground truth.
+
+    Mathematically 0/0; the reference's answer (1 or 0) hinges on whether
+    NumPy's mean of that constant slice comes back exactly, so it is replayed
+    on the same slice. Elsewhere NaN: the histogram formula applies.
+    """
+    out = np.full(4, np.nan)
+    height, width = shape
+    slices = [
+        np.s_[0:cy, 0:cx],
+        np.s_[0:cy, cx:width],
+        np.s_[cy:height, 0:cx],
+        np.s_[cy:height, cx:width],
+    ]
+    for q in range(4):
+        levels = np.flatnonzero(quadrants[q].sum(axis=0))
+        n, fg = quadrants[q].sum(), quadrants[q, 1].sum()
+        if len(levels) == 1 and fg in (0, n):
+            value = values[levels[0]]
+            out[q] = 1.0 if np.full(shape, value)[slices[q]].mean() == value else 0.0
+    return out
 
 
 def pair_stats(pred: np.ndarray, gt: np.ndarray, structure: bool = True) -> PairStats:
@@ -122,6 +147,7 @@ def pair_stats(pred: np.ndarray, gt: np.ndarray, structure: bool = True) -> Pair
         quadrant_weights=np.array([w_lt, w_rt, w_lb, 1 - w_lt - w_rt - w_lb]),
         values=values,
         wfmeasure=wfmeasure,
+        constant_ssim=_constant_quadrant_ssim(quadrants, values, gt.shape, cy, cx),
     )
 
 
@@ -197,9 +223,16 @@ def _object_scores(hist: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def smeasure(
-    quadrants: np.ndarray, weights: np.ndarray, values: np.ndarray, alpha: float = 0.5
+    quadrants: np.ndarray,
+    weights: np.ndarray,
+    values: np.ndarray,
+    constant_ssim: np.ndarray | None = None,
+    alpha: float = 0.5,
 ) -> np.ndarray:
-    """S-measure (Fan et al., ICCV 2017) for a batch: (N, 4, 2, 256), (N, 4), (N, 256)."""
+    """S-measure (Fan et al., ICCV 2017) for a batch: (N, 4, 2, 256), (N, 4), (N, 256).
+
+    ``constant_ssim`` (N, 4) overrides the SSIM of quadrants flat in both maps.
+    """
     hist = quadrants.sum(axis=1)  # (N, 2, 256)
     size = hist.sum(axis=(1, 2)).astype(np.float64)
     fg = hist[:, 1].sum(axis=1).astype(np.float64)
@@ -226,6 +259,8 @@ def smeasure(
         ssim = np.where(a != 0, a / (b + EPS), np.where(b == 0, 1.0, 0.0))
     # an empty quadrant has weight 0 (the reference returns NaN for the whole image)
     ssim = np.where(n > 0, ssim, 0.0)
+    if constant_ssim is not None:
+        ssim = np.where(np.isnan(constant_ssim), ssim, constant_ssim)
     region_score = (weights * ssim).sum(axis=1)
     score = np.maximum(0.0, alpha * object_score + (1 - alpha) * region_score)
     empty_gt = 1 - (hist[:, 0] * values).sum(axis=1) / size
@@ -261,6 +296,7 @@ def scores_from_stats(
             np.stack([s.quadrants for s in stats]),
             np.stack([s.quadrant_weights for s in stats]),
             np.stack([s.values for s in stats]),
+            np.stack([s.constant_ssim for s in stats]),
         )
     else:
         sm = np.full(len(stats), np.nan)

@@ -48,6 +48,18 @@ for _d2 in range(1, _MAX_D2 + 1):
         _CANDIDATES[_d2, : len(_offsets)] = _offsets
 
 
+_decay_cache = np.ones(1)
+
+
+def _decay_table(max_d2: int) -> np.ndarray:
+    """``0.5 ** (sqrt(k) / 5)`` for every squared distance k up to ``max_d2``."""
+    global _decay_cache
+    if max_d2 >= len(_decay_cache):
+        size = max(max_d2 + 1, 2 * len(_decay_cache))
+        _decay_cache = np.exp(_DECAY * np.sqrt(np.arange(size, dtype=np.float64)))
+    return _decay_cache
+
+
 def weighted_fmeasure(pred: np.ndarray, gt: np.ndarray, beta: float = 1.0) -> float:
     """Weighted F of a normalised float map ``pred`` in [0, 1] against boolean ``gt``."""
     pred = np.asarray(pred, dtype=np.float64)
@@ -111,8 +123,8 @@ def _weighted_fmeasure(
         points = points.reshape(-1, 2).astype(np.intp)
         band_x, band_y = points[:, 0], points[:, 1]
         # exact squared distances: the float32 error is far below 0.5 here
-        d2 = (np.square(dist[band_y + top, band_x + left]) + 0.5).astype(np.intp)
-        candidates = _CANDIDATES[d2]  # (n, 8, 2) in tie order
+        band_d2 = (np.square(dist[band_y + top, band_x + left]) + 0.5).astype(np.intp)
+        candidates = _CANDIDATES[band_d2]  # (n, 8, 2) in tie order
         flat_offsets = candidates[..., 1] * shape[1] + candidates[..., 0]
         base = band_y * shape[1] + band_x
         hits = crop_gt.ravel()[base[:, None] + flat_offsets]
@@ -127,10 +139,10 @@ def _weighted_fmeasure(
     fg_sum = float(blurred.sum())
 
     # Pixel importance: background errors weighted by 2 - 0.5 ** (dist / 5).
-    # (dist is float32; its relative error, 6e-8, moves the weights by < 3e-8.)
-    decay = dist.astype(np.float64)
-    decay *= _DECAY
-    cv2.exp(decay, decay)
+    # Squared distances are integers: rounding them makes the weights exact
+    # and independent of how many threads OpenCV used for the transform.
+    d2 = (dist * dist + 0.5).astype(np.int32)
+    decay = np.take(_decay_table((height - 1) ** 2 + (width - 1) ** 2), d2)
     false_positive = 2 * float(bg_error.sum()) - float(np.dot(bg_error.ravel(), decay.ravel()))
     true_positive = fg_count - fg_sum
     recall = 1 - fg_sum / fg_count

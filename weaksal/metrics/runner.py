@@ -1,0 +1,219 @@
+"""Evaluate folders of predicted maps against datasets, matching files by stem.
+
+Nothing is dropped silently: missing predictions are an error naming them
+(or, with ``skip_missing``, reported and left out), extra predictions are
+reported, and maps of another size are resized to the ground truth with a
+stated interpolation or refused with ``strict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from weaksal.data.discover import open_dataset
+from weaksal.data.imageio import read_mask
+from weaksal.data.layouts import files_by_stem
+from weaksal.data.voc import read_label_map
+from weaksal.errors import LayoutError, SizeMismatchError, UnpairedFileError
+from weaksal.metrics.evaluator import SaliencyEvaluator
+from weaksal.metrics.saliency import PairStats, pair_stats
+from weaksal.metrics.segmentation import ConfusionMatrix
+
+INTERPOLATIONS = {
+    "bilinear": cv2.INTER_LINEAR,
+    "nearest": cv2.INTER_NEAREST,
+    "bicubic": cv2.INTER_CUBIC,
+    "area": cv2.INTER_AREA,
+}
+
+
+@dataclass
+class EvalRun:
+    """The outcome of evaluating one method on one dataset."""
+
+    method: str
+    dataset: str
+    results: dict
+    names: list[str]
+    per_image: dict[str, np.ndarray]
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    resized: list[str] = field(default_factory=list)
+
+
+def parse_methods(spec: str) -> list[tuple[str, Path]]:
+    """``DIR[,DIR...]`` or ``NAME=DIR[,...]`` -> [(name, folder)]; names default to folder names."""
+    methods = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, folder = item.rpartition("=") if "=" in item else ("", "", item)
+        path = Path(folder)
+        methods.append((name or path.name, path))
+    names = [name for name, _ in methods]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two prediction folders share a name in {names}; name them NAME=DIR")
+    return methods
+
+
+def prediction_folder(pred_root: Path, dataset_root: Path) -> Path:
+    """``pred_root/<dataset name>`` when it exists, else ``pred_root`` itself."""
+    nested = pred_root / dataset_root.name
+    folder = nested if nested.is_dir() else pred_root
+    if not folder.is_dir():
+        raise LayoutError(
+            folder, "prediction folder does not exist", "give a folder of predicted maps"
+        )
+    return folder
+
+
+def match_predictions(pred_folder: Path, references: dict[str, Path], skip_missing: bool):
+    """Pair predictions with reference files by stem; returns (pairs, missing, extra)."""
+    predictions = files_by_stem(pred_folder)
+    missing = sorted(set(references) - set(predictions))
+    extra = sorted(set(predictions) - set(references))
+    if missing and not skip_missing:
+        shown = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        raise UnpairedFileError(
+            pred_folder,
+            f"{len(missing)} of {len(references)} images have no prediction: {shown}",
+            "predict every image, or pass --skip-missing to evaluate the rest (the missing are reported)",
+        )
+    pairs = [
+        (stem, predictions[stem], references[stem])
+        for stem in sorted(set(references) & set(predictions))
+    ]
+    return pairs, missing, extra
+
+
+def load_prediction(
+    path: Path, shape: tuple[int, int], interpolation: str, strict: bool
+) -> tuple[np.ndarray, bool]:
+    """Read a predicted map at the reference size; returns (map, whether it was resized)."""
+    pred = read_mask(path)
+    if pred.shape == shape:
+        return pred, False
+    if strict:
+        raise SizeMismatchError(
+            path,
+            f"prediction is {pred.shape[1]}x{pred.shape[0]} but the ground truth is {shape[1]}x{shape[0]}",
+            "save maps at the image size, or drop --strict to resize them",
+        )
+    return cv2.resize(pred, (shape[1], shape[0]), interpolation=INTERPOLATIONS[interpolation]), True
+
+
+def _saliency_job(args: tuple) -> tuple[PairStats, bool]:
+    pred_path, gt_path, interpolation, strict, structure = args
+    gt = read_mask(gt_path)
+    pred, resized = load_prediction(pred_path, gt.shape, interpolation, strict)
+    return pair_stats(pred, gt, structure), resized
+
+
+def _run_jobs(job: Callable, jobs: list, workers: int, progress: Callable | None):
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            outputs = pool.map(job, jobs, chunksize=8)
+            yield from (progress(outputs, len(jobs)) if progress else outputs)
+    else:
+        outputs = map(job, jobs)
+        yield from (progress(outputs, len(jobs)) if progress else outputs)
+
+
+def evaluate_saliency(
+    method: str,
+    pred_root: Path,
+    dataset_root: Path,
+    evaluator: SaliencyEvaluator,
+    interpolation: str = "bilinear",
+    strict: bool = False,
+    skip_missing: bool = False,
+    workers: int = 1,
+    progress: Callable | None = None,
+) -> EvalRun:
+    """Evaluate one method's maps on one saliency dataset (any supported layout)."""
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}")
+    index = open_dataset(dataset_root)
+    references = {s.stem: s.mask for s in index if s.mask is not None}
+    if not references:
+        raise LayoutError(
+            dataset_root, "has no ground-truth masks", "point --gt at a dataset with masks"
+        )
+    pairs, missing, extra = match_predictions(
+        prediction_folder(pred_root, dataset_root), references, skip_missing
+    )
+    jobs = [(pred, gt, interpolation, strict, evaluator.structure) for _, pred, gt in pairs]
+    resized = []
+    for (stem, _, _), (stats, was_resized) in zip(
+        pairs, _run_jobs(_saliency_job, jobs, workers, progress), strict=True
+    ):
+        evaluator.add(stats, stem)
+        if was_resized:
+            resized.append(stem)
+    if not len(evaluator):
+        raise UnpairedFileError(
+            pred_root, "no prediction matches an image of the dataset", "check the folder"
+        )
+    return EvalRun(
+        method,
+        dataset_root.name,
+        evaluator.results(),
+        list(evaluator.names),
+        evaluator.per_image(),
+        missing,
+        extra,
+        resized,
+    )
+
+
+def _segmentation_job(args: tuple) -> np.ndarray:
+    pred_path, label_path, num_classes = args
+    label = read_label_map(label_path)
+    pred = read_label_map(pred_path)
+    if pred.shape != label.shape:
+        raise SizeMismatchError(
+            pred_path,
+            f"prediction is {pred.shape[1]}x{pred.shape[0]} but the label map is"
+            f" {label.shape[1]}x{label.shape[0]}",
+            "save predictions at the label size",
+        )
+    matrix = ConfusionMatrix(num_classes)
+    matrix.update(pred, label)
+    return matrix.matrix
+
+
+def evaluate_segmentation(
+    method: str,
+    pred_root: Path,
+    dataset_root: Path,
+    split: str | None = None,
+    num_classes: int = 21,
+    skip_missing: bool = False,
+    workers: int = 1,
+    progress: Callable | None = None,
+) -> EvalRun:
+    """mIoU of palette/index PNG predictions against VOC-style label maps."""
+    index = open_dataset(dataset_root, split=split)
+    references = {s.stem: s.mask for s in index if s.mask is not None}
+    pairs, missing, extra = match_predictions(
+        prediction_folder(pred_root, dataset_root), references, skip_missing
+    )
+    total = ConfusionMatrix(num_classes)
+    jobs = [(pred, label, num_classes) for _, pred, label in pairs]
+    for matrix in _run_jobs(_segmentation_job, jobs, workers, progress):
+        total.matrix += matrix
+    return EvalRun(
+        method,
+        dataset_root.name,
+        total.results(),
+        [stem for stem, _, _ in pairs],
+        {},
+        missing,
+        extra,
+    )
