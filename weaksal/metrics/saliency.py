@@ -82,18 +82,19 @@ def _constant_quadrant_ssim(quadrants, values, shape, cy, cx) -> np.ndarray:
     on the same slice. Elsewhere NaN: the histogram formula applies.
     """
     out = np.full(4, np.nan)
-    height, width = shape
-    slices = [
-        np.s_[0:cy, 0:cx],
-        np.s_[0:cy, cx:width],
-        np.s_[cy:height, 0:cx],
-        np.s_[cy:height, cx:width],
-    ]
-    for q in range(4):
-        levels = np.flatnonzero(quadrants[q].sum(axis=0))
-        n, fg = quadrants[q].sum(), quadrants[q, 1].sum()
-        if len(levels) == 1 and fg in (0, n):
-            value = values[levels[0]]
+    levels_present = np.count_nonzero(quadrants.sum(axis=1), axis=1)
+    n, fg = quadrants.sum(axis=(1, 2)), quadrants[:, 1].sum(axis=1)
+    flat = np.flatnonzero((levels_present == 1) & ((fg == 0) | (fg == n)))
+    if flat.size:
+        height, width = shape
+        slices = [
+            np.s_[0:cy, 0:cx],
+            np.s_[0:cy, cx:width],
+            np.s_[cy:height, 0:cx],
+            np.s_[cy:height, cx:width],
+        ]
+        for q in flat:
+            value = values[np.flatnonzero(quadrants[q].sum(axis=0))[0]]
             out[q] = 1.0 if np.full(shape, value)[slices[q]].mean() == value else 0.0
     return out
 

@@ -67,37 +67,38 @@ def weighted_fmeasure(pred: np.ndarray, gt: np.ndarray, beta: float = 1.0) -> fl
     return _weighted_fmeasure(fg_error, np.where(gt, 0.0, pred), gt, beta)
 
 
-def distance_to_foreground(gt: np.ndarray) -> np.ndarray:
-    """Exact Euclidean distance of each pixel to the nearest foreground pixel (float32)."""
-    return cv2.distanceTransform(gt.view(np.uint8) ^ 1, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+def distance_fields(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest foreground pixel (float32, exact) and the weight decay
+    ``0.5 ** (dist / 5)`` (float64). Squared distances are integers: rounding them
+    makes the decay exact and independent of how many threads OpenCV used."""
+    dist = cv2.distanceTransform(gt.view(np.uint8) ^ 1, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    d2 = (dist * dist + 0.5).astype(np.int32)
+    height, width = gt.shape
+    return dist, np.take(_decay_table((height - 1) ** 2 + (width - 1) ** 2), d2)
 
 
 def weighted_fmeasure_from_levels(
-    pair_index: np.ndarray,
-    values: np.ndarray,
-    gt: np.ndarray,
-    beta: float = 1.0,
-    dist: np.ndarray | None = None,
+    pair_index: np.ndarray, values: np.ndarray, gt: np.ndarray, beta: float = 1.0, fields=None
 ) -> float:
-    """Weighted F from per-pixel ``level + 256 * gt`` and the normalised value of each level."""
+    """Weighted F from per-pixel ``level + 256 * gt`` and the normalised value of each level.
+
+    ``fields``: a future of :func:`distance_fields` computing on another thread.
+    """
     zeros = np.zeros(256)
     fg_lut = np.concatenate([zeros, 1 - values])  # |pred - gt| on the foreground
     fg_error = lambda region: np.take(fg_lut, pair_index[region])  # noqa: E731
     bg_error = np.take(np.concatenate([values, zeros]), pair_index)  # and on the background
-    return _weighted_fmeasure(fg_error, bg_error, gt, beta, dist)
+    return _weighted_fmeasure(fg_error, bg_error, gt, beta, fields)
 
 
 def _weighted_fmeasure(
-    fg_error, bg_error: np.ndarray, gt: np.ndarray, beta: float, dist=None
+    fg_error, bg_error: np.ndarray, gt: np.ndarray, beta: float, fields=None
 ) -> float:
-    """The measure itself; ``fg_error(region)`` gives the foreground error on a crop;
-    ``dist`` is :func:`distance_to_foreground` of ``gt`` when already computed."""
+    """The measure itself; ``fg_error(region)`` gives the foreground error on a crop."""
     if not gt.any():
         return 0.0
     height, width = gt.shape
     gt_u8 = gt.view(np.uint8)
-    if dist is None:
-        dist = distance_to_foreground(gt)
 
     # Pixel dependency, on the foreground's bounding box with a zero margin:
     # errors are copied from the nearest foreground pixel onto the background
@@ -109,23 +110,37 @@ def _weighted_fmeasure(
         window[0].start - top : window[0].stop - top, window[1].start - left : window[1].stop - left
     ]
     shape = (h + 2 * _PAD, w + 2 * _PAD)
-    crop_gt = np.zeros(shape, np.uint8)
-    crop_gt[inner] = gt_u8[window]
-    crop_fg_error = np.zeros(shape)
-    crop_fg_error[inner] = fg_error(window)
-    band = cv2.dilate(crop_gt, _BAND_KERNEL) ^ crop_gt
-    outside = np.ones(shape, bool)
-    outside[inner] = False
-    band[outside] = 0  # no band beyond the image border (the reference pads with 0)
+    crop_fg_error = fg_error(window)
+    if (
+        window[0].stop - window[0].start == shape[0]
+        and window[1].stop - window[1].start == shape[1]
+    ):
+        crop_gt = gt_u8[window]  # the usual case: the window lies inside the image
+        band = cv2.dilate(crop_gt, _BAND_KERNEL) ^ crop_gt
+    else:  # pad with zeros beyond the border, where the reference pads too
+        margins = (
+            inner[0].start,
+            shape[0] - inner[0].stop,
+            inner[1].start,
+            shape[1] - inner[1].stop,
+        )
+        crop_gt = cv2.copyMakeBorder(gt_u8[window], *margins, cv2.BORDER_CONSTANT, value=0)
+        crop_fg_error = cv2.copyMakeBorder(crop_fg_error, *margins, cv2.BORDER_CONSTANT, value=0)
+        band = cv2.dilate(crop_gt, _BAND_KERNEL) ^ crop_gt
+        outside = np.ones(shape, bool)
+        outside[inner] = False
+        band[outside] = 0  # no band beyond the image border
     spread = crop_fg_error.copy()
     points = cv2.findNonZero(band)
+    dist, decay = fields.result() if fields is not None else distance_fields(gt)
     if points is not None:
         points = points.reshape(-1, 2).astype(np.intp)
         band_x, band_y = points[:, 0], points[:, 1]
         # exact squared distances: the float32 error is far below 0.5 here
         band_d2 = (np.square(dist[band_y + top, band_x + left]) + 0.5).astype(np.intp)
-        candidates = _CANDIDATES[band_d2]  # (n, 8, 2) in tie order
-        flat_offsets = candidates[..., 1] * shape[1] + candidates[..., 0]
+        flat_offsets = (_CANDIDATES[..., 1] * shape[1] + _CANDIDATES[..., 0])[
+            band_d2
+        ]  # (n, 8) in tie order
         base = band_y * shape[1] + band_x
         hits = crop_gt.ravel()[base[:, None] + flat_offsets]
         nearest = base + flat_offsets[np.arange(len(base)), hits.argmax(axis=1)]
@@ -138,11 +153,7 @@ def _weighted_fmeasure(
     fg_count = int(np.count_nonzero(crop_gt))
     fg_sum = float(blurred.sum())
 
-    # Pixel importance: background errors weighted by 2 - 0.5 ** (dist / 5).
-    # Squared distances are integers: rounding them makes the weights exact
-    # and independent of how many threads OpenCV used for the transform.
-    d2 = (dist * dist + 0.5).astype(np.int32)
-    decay = np.take(_decay_table((height - 1) ** 2 + (width - 1) ** 2), d2)
+    # Pixel importance: background errors weighted by 2 - 0.5 ** (dist / 5)
     false_positive = 2 * float(bg_error.sum()) - float(np.dot(bg_error.ravel(), decay.ravel()))
     true_positive = fg_count - fg_sum
     recall = 1 - fg_sum / fg_count
