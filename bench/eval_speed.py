@@ -79,7 +79,7 @@ def main() -> None:
         "--limit", type=int, default=None, help="first N ECSSD pairs (default: all 1000)"
     )
     parser.add_argument(
-        "--repeat", type=int, default=3, help="runs of each chunk on each side; the best is kept"
+        "--repeat", type=int, default=3, help="alternating runs of each side; the best is kept"
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="OpenCV threads (0: OpenCV's default)"

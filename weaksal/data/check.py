@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import _grey, _open
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
 from weaksal.errors import DataError
+from weaksal.parallel import worker_pool
 
 
 @dataclass
@@ -106,7 +106,7 @@ def check_dataset(
     if index.layout == "voc":  # label maps are class indices, not saliency masks
         samples = [Sample(s.stem, s.image, depth=None) for s in samples]
     if workers > 1 and len(samples) > 50:
-        with ProcessPoolExecutor(workers) as pool:
+        with worker_pool(workers) as pool:
             results = list(pool.map(_inspect, samples, chunksize=32))
     else:
         results = [_inspect(s) for s in samples]

@@ -8,7 +8,6 @@ max-F convention asked for (see ``weaksal.metrics.conventions``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -20,6 +19,7 @@ from weaksal.metrics.saliency import (
     pair_stats,
     scores_from_stats,
 )
+from weaksal.parallel import worker_pool
 
 MaxF = Literal["mean", "pooled"]
 #: Metrics where smaller is better (tables mark the best accordingly).
@@ -165,7 +165,7 @@ def evaluate_arrays(
         return evaluator
     pairs = list(pairs)
     jobs = ((pred, gt, evaluator.structure) for _, pred, gt in pairs)
-    with ProcessPoolExecutor(workers) as pool:
+    with worker_pool(workers) as pool:
         for (name, _, _), stats in zip(
             pairs, pool.map(_stats_job, jobs, chunksize=16), strict=True
         ):

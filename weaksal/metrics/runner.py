@@ -9,7 +9,6 @@ stated interpolation or refused with ``strict``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from weaksal.errors import LayoutError, SizeMismatchError, UnpairedFileError
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.metrics.saliency import PairStats, pair_stats
 from weaksal.metrics.segmentation import ConfusionMatrix
+from weaksal.parallel import worker_pool
 
 INTERPOLATIONS = {
     "bilinear": cv2.INTER_LINEAR,
@@ -117,7 +117,7 @@ def _saliency_job(args: tuple) -> tuple[PairStats, bool]:
 
 def _run_jobs(job: Callable, jobs: list, workers: int, progress: Callable | None):
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with worker_pool(workers) as pool:
             outputs = pool.map(job, jobs, chunksize=8)
             yield from (progress(outputs, len(jobs)) if progress else outputs)
     else:
