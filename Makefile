@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/pip install -c constraints.txt
+CONSTRAINTS ?= constraints.txt
+PIP := $(BIN)/pip install -c $(CONSTRAINTS)
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench-eval clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -q --upgrade pip
 	$(PIP) -q -e '.[test]'
