@@ -54,6 +54,80 @@ def demo(
     )
 
 
+def _progress(label: str):
+    from tqdm import tqdm
+
+    return lambda iterable, total: tqdm(
+        iterable, total=total, desc=label, disable=None, leave=False
+    )
+
+
+def _report_batch(report, out: Path) -> None:
+    console.print(
+        f"{len(report.done)} written, {len(report.kept)} kept (already in {out}), {len(report.failed)} failed",
+        highlight=False,
+    )
+    for name, message in report.failed:
+        err_console.print(f"[red]failed[/] {name}: {message}", highlight=False)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command("classic")
+@friendly_errors
+def classic(
+    method: str = typer.Argument(..., help="mr | mbplus | rbd | ft | sr"),
+    images: Path = typer.Option(..., help="Folder of images (or a dataset root)."),
+    out: Path = typer.Option(..., help="Where to write <stem>.png maps."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Unsupervised saliency maps; existing outputs are kept (resumable)."""
+    from weaksal.batch import Job, run_batch
+    from weaksal.classic import DETECTORS
+    from weaksal.data import index_images
+    from weaksal.refine.jobs import detect_file
+
+    if method not in DETECTORS:
+        raise typer.BadParameter(f"unknown method {method!r}; choose from {', '.join(DETECTORS)}")
+    jobs = [Job(s.stem, out / f"{s.stem}.png", (method, s.image)) for s in index_images(images)]
+    _report_batch(run_batch(detect_file, jobs, workers, _progress(method)), out)
+
+
+@app.command("refine")
+@friendly_errors
+def refine(
+    method: str = typer.Argument(..., help="densecrf | itercrf | mr"),
+    images: Path = typer.Option(..., help="Folder of images (or a dataset root)."),
+    maps: str = typer.Option(
+        ..., help="Folder of maps to refine; mr takes several, comma-separated."
+    ),
+    out: Path = typer.Option(..., help="Where to write <stem>.png results."),
+    preset: str = typer.Option(None, help="densecrf preset: mws (default) | ssnet | jsm."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Refine saliency maps into pseudo-labels; existing outputs are kept (resumable)."""
+    from weaksal.batch import Job, run_batch
+    from weaksal.data import index_images
+    from weaksal.data.layouts import files_by_stem, pair_by_stem
+    from weaksal.refine.jobs import refine_file
+
+    if method not in ("densecrf", "itercrf", "mr"):
+        raise typer.BadParameter("method must be densecrf, itercrf or mr")
+    folders = [Path(m) for m in maps.split(",") if m.strip()]
+    if len(folders) > 1 and method != "mr":
+        raise typer.BadParameter(f"{method} refines one map per image; only mr combines several")
+    image_files = {s.stem: s.image for s in index_images(images)}
+    others = {f"map ({folder})": files_by_stem(folder) for folder in folders}
+    pairs, unpaired = pair_by_stem(image_files, others, on_bad="skip")
+    for item in unpaired:
+        err_console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
+    jobs = [
+        Job(stem, out / f"{stem}.png", (method, preset, image_files[stem], tuple(found.values())))
+        for stem, found in pairs
+    ]
+    _report_batch(run_batch(refine_file, jobs, workers, _progress(method)), out)
+
+
 @data_app.command("info")
 def data_info() -> None:
     """List the dataset layouts weaksal understands."""

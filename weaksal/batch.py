@@ -1,0 +1,73 @@
+"""Run a per-image job over many files: in parallel, resumable, failures by name.
+
+Each job writes its own output atomically; an output that already exists is
+a finished job and is skipped, so an interrupted run resumes where it stopped.
+A job that fails with one of our errors (a bad input file) is recorded by
+name and the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weaksal.errors import WeaksalError
+from weaksal.parallel import worker_pool
+
+
+@dataclass
+class BatchReport:
+    done: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # outputs that existed already
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, message)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    output: Path
+    arguments: tuple
+
+
+def _run_one(task: tuple[Callable, Job]) -> tuple[str, str | None]:
+    function, job = task
+    try:
+        function(*job.arguments, job.output)
+    except (WeaksalError, ValueError) as exc:
+        return job.name, str(exc)
+    return job.name, None
+
+
+def run_batch(
+    function: Callable,
+    jobs: Sequence[Job],
+    workers: int = 1,
+    progress: Callable | None = None,
+) -> BatchReport:
+    """Call ``function(*job.arguments, job.output)`` for every job whose output is missing.
+
+    ``function`` must be importable (top-level) to run in worker processes.
+    """
+    report = BatchReport()
+    pending = []
+    for job in jobs:
+        if job.output.exists():
+            report.kept.append(job.name)
+        else:
+            pending.append(job)
+    tasks = [(function, job) for job in pending]
+    if workers > 1 and len(tasks) > 1:
+        with worker_pool(workers) as pool:
+            results = pool.map(_run_one, tasks, chunksize=4)
+            results = progress(results, len(tasks)) if progress else results
+            outcomes = list(results)
+    else:
+        results = map(_run_one, tasks)
+        outcomes = list(progress(results, len(tasks)) if progress else results)
+    for name, error in outcomes:
+        if error is None:
+            report.done.append(name)
+        else:
+            report.failed.append((name, error))
+    return report

@@ -1,0 +1,35 @@
+"""Spectral-residual saliency (Hou & Zhang, CVPR 2007): a cheap, training-free baseline.
+
+The log amplitude spectrum minus its local average (the "spectral residual"),
+recombined with the phase, marks what is unexpected in the image.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+WORKING_WIDTH = 64  # the paper works on images downsampled to 64 px wide
+
+
+def spectral_residual(image: np.ndarray, blur_sigma: float = 3.0) -> np.ndarray:
+    """Saliency map of an RGB uint8 image, as uint8 (H, W) scaled to 0..255.
+
+    The map is computed on a 64-px-wide grey copy, smoothed with a Gaussian
+    (``blur_sigma`` in working pixels; the paper's sigma 8 refers to its
+    display scale) and resized back with bilinear interpolation.
+    """
+    height, width = image.shape[:2]
+    small_height = max(1, round(height * WORKING_WIDTH / width))
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    grey = cv2.resize(grey, (WORKING_WIDTH, small_height), interpolation=cv2.INTER_AREA)
+    spectrum = np.fft.fft2(grey)
+    log_amplitude = np.log(np.abs(spectrum) + 1e-12)
+    residual = log_amplitude - cv2.blur(log_amplitude, (3, 3), borderType=cv2.BORDER_REPLICATE)
+    saliency = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
+    saliency = cv2.GaussianBlur(saliency, (0, 0), blur_sigma)
+    saliency = cv2.resize(saliency, (width, height), interpolation=cv2.INTER_LINEAR)
+    top, bottom = saliency.max(), saliency.min()
+    if top <= bottom:
+        return np.zeros((height, width), np.uint8)
+    return np.rint((saliency - bottom) / (top - bottom) * 255).astype(np.uint8)

@@ -1,0 +1,1 @@
+"""Pseudo-label refinement: superpixels, manifold ranking, dense and iterative CRFs."""
