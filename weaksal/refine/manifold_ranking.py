@@ -82,6 +82,11 @@ def manifold_ranking_saliency(
     return _to_uint8(graph.paint(_minmax(operator @ foreground_queries)))
 
 
+def _seeds(region_values: np.ndarray, map_mean: float) -> np.ndarray:
+    """Regions at least twice as salient as the map's mean (never regions at zero)."""
+    return (region_values >= 2 * map_mean) & (region_values > 0)
+
+
 def mr_refine(
     image: np.ndarray,
     maps: Sequence[np.ndarray],
@@ -95,8 +100,9 @@ def mr_refine(
 
     ``maps`` are (H, W) maps (uint8, or float in [0, 1]) of any size; each is
     resized to the image. Seeds are regions whose mean is >= 2x the map's mean
-    in every map; when no region qualifies in all of them, the mean of the maps
-    gives the seeds instead (the original code is silent on this case).
+    in every map (and above zero); when no region qualifies in all of them, the
+    mean of the maps gives the seeds instead (the original code is silent on
+    this case), and without any seed the mask is empty.
     """
     height, width = image.shape[:2]
     resized = []
@@ -115,13 +121,12 @@ def mr_refine(
     region_values = [graph.region_mean(saliency) for saliency in resized]
     seeds = np.logical_and.reduce(
         [
-            values >= 2 * saliency.mean()
+            _seeds(values, saliency.mean())
             for values, saliency in zip(region_values, resized, strict=True)
         ]
     )
     if not seeds.any():
-        average = np.mean(region_values, axis=0)
-        seeds = average >= 2 * np.mean([s.mean() for s in resized])
+        seeds = _seeds(np.mean(region_values, axis=0), float(np.mean([s.mean() for s in resized])))
     if not seeds.any():
         return np.zeros((height, width), np.uint8)
     ranked = _minmax(
