@@ -23,6 +23,6 @@ def frequency_tuned(image: np.ndarray) -> np.ndarray:
     blurred = cv2.sepFilter2D(lab, -1, binomial, binomial, borderType=cv2.BORDER_REFLECT)
     saliency = np.sqrt(((blurred - mean) ** 2).sum(axis=2))
     top = saliency.max()
-    if top <= 1e-3:  # no colour differs visibly from the mean: nothing is salient
+    if top < 0.1:  # no colour differs visibly (Delta E < 0.1) from the mean: nothing is salient
         return np.zeros(saliency.shape, np.uint8)
     return np.rint(saliency / top * 255).astype(np.uint8)

@@ -23,7 +23,7 @@ def spectral_residual(image: np.ndarray, blur_sigma: float = 3.0) -> np.ndarray:
     small_height = max(1, round(height * WORKING_WIDTH / width))
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float64)
     grey = cv2.resize(grey, (WORKING_WIDTH, small_height), interpolation=cv2.INTER_AREA)
-    if np.ptp(grey) == 0:  # a flat image has nothing salient (and only rounding noise)
+    if np.ptp(grey) < 1e-3:  # a flat image has nothing salient (and only rounding noise)
         return np.zeros((height, width), np.uint8)
     spectrum = np.fft.fft2(grey)
     log_amplitude = np.log(np.abs(spectrum) + 1e-12)
