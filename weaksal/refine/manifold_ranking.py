@@ -1,8 +1,8 @@
 """Graph-based manifold ranking on superpixels (Yang et al., CVPR 2013).
 
 Ranking scores relevance to a set of query nodes, h* = (D - alpha W)^-1 y,
-on a superpixel graph whose edges join 4-adjacent regions, regions two hops
-apart, and all border regions with one another, weighted by
+on a superpixel graph whose edges join 4-adjacent regions, all border regions
+with one another, and regions two hops apart in that graph, weighted by
 exp(-theta * normalised Lab distance). Two uses:
 
 * :func:`manifold_ranking_saliency`, the unsupervised MR detector: rank
@@ -28,13 +28,25 @@ from weaksal.refine.superpixels import RegionGraph, region_graph, slic_superpixe
 
 
 def ranking_affinity(graph: RegionGraph, theta: float = 10.0) -> np.ndarray:
-    """(n, n) edge weights exp(-theta * d), d = Lab distance min-max normalised over edges."""
-    edges = graph.two_ring()
+    """(n, n) edge weights exp(-theta * d), d = Lab distance min-max normalised over edges.
+
+    As in the original code: the border regions are first joined into a loop
+    (all connected), then every region is linked to its neighbours and to
+    their neighbours in that looped graph, so a region next to the border
+    reaches every border region in one edge. Node colour is the Lab colour of
+    the region's mean RGB.
+    """
     boundary = graph.boundary
-    edges |= boundary[:, None] & boundary[None, :]
+    looped = graph.adjacency | (boundary[:, None] & boundary[None, :])
+    np.fill_diagonal(looped, False)
+    hops = looped.astype(np.int32)
+    edges = (hops + hops @ hops) > 0
     np.fill_diagonal(edges, False)
+    colour = cv2.cvtColor(
+        (graph.mean_rgb / 255.0).astype(np.float32)[:, None, :], cv2.COLOR_RGB2LAB
+    )[:, 0, :]
     rows, cols = np.nonzero(np.triu(edges))
-    distance = np.linalg.norm(graph.mean_lab[rows] - graph.mean_lab[cols], axis=1)
+    distance = np.linalg.norm(colour[rows].astype(np.float64) - colour[cols], axis=1)
     span = distance.max() - distance.min() if distance.size else 0.0
     normalised = (distance - distance.min()) / span if span > 0 else np.zeros_like(distance)
     weights = np.zeros((graph.n, graph.n))
