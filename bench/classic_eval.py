@@ -34,14 +34,19 @@ def main() -> None:
     parser.add_argument("--datasets", default="ECSSD,SOD")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print("| dataset | method | max F (pooled, 256) | max F (pooled, 21) | adaptive F | MAE | published | seconds |")
+    print(
+        "| dataset | method | max F (pooled, 256) | max F (pooled, 21) | adaptive F | MAE | published | seconds |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for dataset in args.datasets.split(","):
             root = data_root() / dataset
             for method in args.methods.split(","):
                 out = Path(tmp) / dataset / method
-                jobs = [Job(s.stem, out / f"{s.stem}.png", (method, s.image)) for s in index_saliency(root)]
+                jobs = [
+                    Job(s.stem, out / f"{s.stem}.png", (method, s.image))
+                    for s in index_saliency(root)
+                ]
                 start = time.perf_counter()
                 report = run_batch(detect_file, jobs, workers=args.workers)
                 elapsed = time.perf_counter() - start
@@ -53,7 +58,9 @@ def main() -> None:
                     ).results
                     for thresholds in (256, 21)
                 }
-                published = ", ".join(f"{k} {v:.3f}" for k, v in PUBLISHED.get((dataset, method), {}).items())
+                published = ", ".join(
+                    f"{k} {v:.3f}" for k, v in PUBLISHED.get((dataset, method), {}).items()
+                )
                 print(
                     f"| {dataset} | {method} | {runs[256]['maxf']:.3f} | {runs[21]['maxf']:.3f} |"
                     f" {runs[256]['fmeasure']['adaptive']:.3f} | {runs[256]['mae']:.3f} | {published or '-'} |"

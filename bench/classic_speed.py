@@ -18,9 +18,12 @@ import cv2
 import numpy as np
 import pydensecrf.densecrf as dcrf
 
+from weaksal.classic.mbplus import mbplus
+from weaksal.classic.rbd import rbd
 from weaksal.data import index_saliency, read_image
 from weaksal.paths import data_root
 from weaksal.refine.dense_crf import refine_saliency
+from weaksal.refine.iterative_crf import iterative_crf
 from weaksal.refine.manifold_ranking import manifold_ranking_saliency
 from weaksal.refine.superpixels import slic_superpixels
 
@@ -55,29 +58,14 @@ def main() -> None:
         ("SLIC, 200 segments", median_ms(slic_superpixels, [(im,) for im in images])),
         ("MR total", median_ms(manifold_ranking_saliency, [(im,) for im in images])),
     ]
-    try:
-        from weaksal.classic.mbplus import mbplus
-
-        rows.append(("MB+", median_ms(mbplus, [(im,) for im in images])))
-    except ImportError:
-        pass
-    try:
-        from weaksal.classic.rbd import rbd
-
-        rows.append(("RBD", median_ms(rbd, [(im,) for im in images])))
-    except ImportError:
-        pass
-    rows.append(("dense CRF mws: pydensecrf directly", median_ms(direct_crf, list(zip(images, probabilities)))))
-    rows.append(("dense CRF mws: weaksal", median_ms(lambda im, m: refine_saliency(im, m, "mws"), list(zip(images, maps)))))
-    try:
-        from weaksal.refine.iterative_crf import iterative_crf
-
-        labels = [slic_superpixels(im, 500, 20) for im in images]
+    rows.append(("MB+", median_ms(mbplus, [(im,) for im in images])))
+    rows.append(("RBD", median_ms(rbd, [(im,) for im in images])))
+    rows.append(("dense CRF mws: pydensecrf directly", median_ms(direct_crf, list(zip(images, probabilities, strict=True)))))
+    rows.append(("dense CRF mws: weaksal", median_ms(lambda im, m: refine_saliency(im, m, "mws"), list(zip(images, maps, strict=True)))))
+    labels = [slic_superpixels(im, 500, 20) for im in images]
         rows.append(("iterative CRF (given superpixels)",
-                     median_ms(lambda im, m, lab: iterative_crf(im, m, labels=lab), list(zip(images, maps, labels)))))
-        rows.append(("iterative CRF with SLIC", median_ms(iterative_crf, list(zip(images, maps)))))
-    except ImportError:
-        pass
+                     median_ms(lambda im, m, lab: iterative_crf(im, m, labels=lab), list(zip(images, maps, labels, strict=True)))))
+        rows.append(("iterative CRF with SLIC", median_ms(iterative_crf, list(zip(images, maps, strict=True)))))
     print(f"{len(images)} ECSSD images, OpenCV threads {cv2.getNumThreads()}")
     print("| step | median ms / image |\n|---|---|")
     for name, ms in rows:

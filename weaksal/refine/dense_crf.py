@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import pydensecrf.densecrf as dcrf
 
+from weaksal.refine.maps import probability_map
+
 EPS = 1e-8
 
 
@@ -65,15 +67,6 @@ def _preset(preset: str | CRFPreset) -> CRFPreset:
     return PRESETS[preset]
 
 
-def _as_probability(saliency: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    saliency = np.asarray(saliency, np.float32)
-    if saliency.max(initial=0) > 1:
-        saliency = saliency / 255.0
-    if saliency.shape != shape:
-        saliency = cv2.resize(saliency, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return np.clip(saliency, 0.0, 1.0)
-
-
 def refine_saliency(
     image: np.ndarray, saliency: np.ndarray, preset: str | CRFPreset = "mws"
 ) -> np.ndarray:
@@ -83,7 +76,7 @@ def refine_saliency(
     """
     preset = _preset(preset)
     height, width = image.shape[:2]
-    probability = _as_probability(saliency, (height, width))
+    probability = probability_map(saliency, (height, width))
     work_image = image
     if preset.size:
         work_image = cv2.resize(image, (preset.size, preset.size), interpolation=cv2.INTER_LINEAR)

@@ -61,12 +61,12 @@ from __future__ import annotations
 
 import warnings
 
-import cv2
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from weaksal.refine.maps import probability_map
 from weaksal.refine.superpixels import RegionGraph, region_graph, slic_superpixels
 
 # Superpixels: SLIC in place of Dollar's SE superpixels (k = 512). SLIC's connectivity
@@ -232,19 +232,6 @@ def refine_superpixels(
     return q_fg
 
 
-def coarse_to_float(coarse: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """The coarse map as float32 in [0, 1] at ``shape`` (uint8 is divided by 255)."""
-    coarse = np.asarray(coarse)
-    if coarse.ndim == 3:
-        coarse = coarse[..., 0]
-    if coarse.dtype == np.uint8:
-        coarse = coarse.astype(np.float32) / 255.0
-    coarse = np.clip(coarse.astype(np.float32), 0.0, 1.0)
-    if coarse.shape != tuple(shape):
-        coarse = cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return coarse
-
-
 def iterative_crf(
     image: np.ndarray,
     coarse: np.ndarray,
@@ -276,7 +263,7 @@ def iterative_crf(
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"image must be RGB uint8 (H, W, 3), got {image.dtype} {image.shape}")
     height, width = image.shape[:2]
-    coarse = coarse_to_float(coarse, (height, width))
+    coarse = probability_map(coarse, (height, width))
     fallback = ((coarse > threshold) * 255).astype(np.uint8)
 
     if labels is None:

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from weaksal.refine.maps import probability_map
 from weaksal.refine.superpixels import RegionGraph, region_graph, slic_superpixels
 
 
@@ -117,14 +118,7 @@ def mr_refine(
     this case), and without any seed the mask is empty.
     """
     height, width = image.shape[:2]
-    resized = []
-    for saliency in maps:
-        saliency = np.asarray(saliency, np.float32)
-        if saliency.max(initial=0) > 1:
-            saliency = saliency / 255.0
-        if saliency.shape != (height, width):
-            saliency = cv2.resize(saliency, (width, height), interpolation=cv2.INTER_LINEAR)
-        resized.append(saliency)
+    resized = [probability_map(saliency, (height, width)) for saliency in maps]
     if not resized:
         raise ValueError("mr_refine needs at least one map")
     if labels is None:
