@@ -50,7 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=60)
     args = parser.parse_args()
-    samples = list(index_saliency(data_root() / "ECSSD"))[:: max(1, 1000 // args.images)][: args.images]
+    samples = list(index_saliency(data_root() / "ECSSD"))[:: max(1, 1000 // args.images)][
+        : args.images
+    ]
     images = [read_image(s.image) for s in samples]
     maps = [manifold_ranking_saliency(image) for image in images]
     probabilities = [m.astype(np.float32) / 255 for m in maps]
@@ -60,12 +62,31 @@ def main() -> None:
     ]
     rows.append(("MB+", median_ms(mbplus, [(im,) for im in images])))
     rows.append(("RBD", median_ms(rbd, [(im,) for im in images])))
-    rows.append(("dense CRF mws: pydensecrf directly", median_ms(direct_crf, list(zip(images, probabilities, strict=True)))))
-    rows.append(("dense CRF mws: weaksal", median_ms(lambda im, m: refine_saliency(im, m, "mws"), list(zip(images, maps, strict=True)))))
+    rows.append(
+        (
+            "dense CRF mws: pydensecrf directly",
+            median_ms(direct_crf, list(zip(images, probabilities, strict=True))),
+        )
+    )
+    rows.append(
+        (
+            "dense CRF mws: weaksal",
+            median_ms(
+                lambda im, m: refine_saliency(im, m, "mws"), list(zip(images, maps, strict=True))
+            ),
+        )
+    )
     labels = [slic_superpixels(im, 500, 20) for im in images]
-        rows.append(("iterative CRF (given superpixels)",
-                     median_ms(lambda im, m, lab: iterative_crf(im, m, labels=lab), list(zip(images, maps, labels, strict=True)))))
-        rows.append(("iterative CRF with SLIC", median_ms(iterative_crf, list(zip(images, maps, strict=True)))))
+    given = list(zip(images, maps, labels, strict=True))
+    rows.append(
+        (
+            "iterative CRF (given superpixels)",
+            median_ms(lambda im, m, lab: iterative_crf(im, m, labels=lab), given),
+        )
+    )
+    rows.append(
+        ("iterative CRF with SLIC", median_ms(iterative_crf, list(zip(images, maps, strict=True))))
+    )
     print(f"{len(images)} ECSSD images, OpenCV threads {cv2.getNumThreads()}")
     print("| step | median ms / image |\n|---|---|")
     for name, ms in rows:
