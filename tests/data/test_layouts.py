@@ -58,7 +58,7 @@ def test_unpaired_files_raise_or_are_reported(tmp_path):
     save_image(tmp_path / "GT" / "stray.png", disk_mask())
     with pytest.raises(UnpairedFileError, match="lonely.jpg") as info:
         index_saliency(tmp_path)
-    assert "1 more unpaired" in str(info.value) and "--skip-bad" in str(info.value)
+    assert "1 more unpaired" in str(info.value) and "on_bad='skip'" in str(info.value)
     index = index_saliency(tmp_path, on_bad="skip")
     assert index.stems() == STEMS
     assert sorted(s.path.name for s in index.skipped) == ["lonely.jpg", "stray.png"]

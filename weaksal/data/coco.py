@@ -63,6 +63,6 @@ def index_coco(
         raise UnpairedFileError(
             skipped[0].path,
             skipped[0].reason + f" ({len(skipped)} such files in all)",
-            "restore the file or the annotation, or pass --skip-bad to leave it out",
+            "restore the file or the annotation, or pass on_bad='skip' to leave it out (it is then reported)",
         )
     return DatasetIndex(root, "coco", samples, skipped)

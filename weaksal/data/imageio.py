@@ -76,7 +76,7 @@ def _open(path: str | Path) -> Image.Image:
         raise CorruptFileError(
             path,
             f"cannot decode image ({exc})",
-            "re-download or re-export the file, or run with --skip-bad to leave it out",
+            "re-download or re-export the file, or remove it (`weaksal data check` lists every such file)",
         ) from exc
     return image
 

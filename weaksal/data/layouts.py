@@ -178,8 +178,8 @@ def pair_by_stem(
         raise UnpairedFileError(
             first.path,
             first.reason + (f" (and {others_count} more unpaired files)" if others_count else ""),
-            "add the missing file, remove the stray one, or pass --skip-bad to leave unpaired files out"
-            " (each is then reported)",
+            "add the missing file or remove the stray one; `weaksal data check` lists every unpaired"
+            " file, and on_bad='skip' leaves them out (each is then reported)",
         )
     pairs = [
         (stem, {kind: files[stem] for kind, files in others.items()}) for stem in sorted(complete)
