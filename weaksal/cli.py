@@ -62,9 +62,10 @@ def _progress(label: str):
     )
 
 
-def _report_batch(report, out: Path) -> None:
+def _report_batch(report, out: Path, note: str = "") -> None:
     console.print(
-        f"{len(report.done)} written, {len(report.kept)} kept (already in {out}), {len(report.failed)} failed",
+        f"{len(report.done)} written, {len(report.kept)} kept (already in {out}),"
+        f" {len(report.failed)} failed{note}",
         highlight=False,
     )
     for name, message in report.failed:
@@ -276,6 +277,81 @@ def evaluate(
                 write_per_image(run, path)
                 written.append(path)
         console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Export trained models.")
+app.add_typer(export_app, name="export")
+
+
+@app.command("train", context_settings={"allow_extra_args": False})
+@friendly_errors
+def train(
+    method: str = typer.Argument(..., help="reference (more methods follow)"),
+    config: Path = typer.Option(
+        ..., help="YAML config, e.g. configs/reference/snet_efficientnet_lite0.yaml."
+    ),
+    overrides: list[str] = typer.Argument(
+        None, help="key.sub=value overrides; +key=value adds a key."
+    ),
+    out: Path = typer.Option(None, help="Run folder (default runs/<config name>)."),
+    resume: bool = typer.Option(True, help="Continue from the run folder's newest checkpoint."),
+    evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
+) -> None:
+    """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
+    from weaksal.engine.config import load_config
+    from weaksal.methods import get_method
+    from weaksal.methods.common import evaluate_run
+
+    resolved = load_config(config, overrides or [])
+    if resolved.get("method") != method:
+        raise typer.BadParameter(
+            f"{config} is a config for {resolved.get('method')!r}, not {method!r}"
+        )
+    run_dir = out or Path("runs") / config.stem
+    get_method(method).train(resolved, run_dir, resume)
+    from weaksal.predict import shard_from_env
+
+    if evaluate and resolved.get("evaluate") and shard_from_env()[0] == 0:  # rank 0 reports
+        table = evaluate_run(run_dir, resolved["evaluate"])
+        for name, scores in table.items():
+            console.print(
+                f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), highlight=False
+            )
+
+
+@app.command("predict")
+@friendly_errors
+def predict(
+    model: Path = typer.Option(
+        ..., help="Model file: .safetensors (torch) or .onnx (onnx runtime)."
+    ),
+    images: Path = typer.Option(..., help="Folder of images."),
+    out: Path = typer.Option(..., help="Where to write <stem>.png maps at each image's size."),
+    batch_size: int = typer.Option(8, help="Images per forward pass."),
+    runtime: str = typer.Option("torch", help="torch | onnx."),
+    device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
+    channels_last: bool = typer.Option(False, help="channels_last memory format (torch runtime)."),
+) -> None:
+    """Saliency maps for a folder; resumable; shards itself across torchrun processes."""
+    from weaksal.predict import open_runtime, predict_folder
+
+    engine, size = open_runtime(model, runtime, device, channels_last)
+    report = predict_folder(engine, size, images, out, batch_size, progress=_progress("predict"))
+    rank, world = report.shard
+    _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
+
+
+@export_app.command("onnx")
+@friendly_errors
+def export_onnx_command(
+    model: Path = typer.Option(..., help="Model file (.safetensors) written by weaksal train."),
+    out: Path = typer.Option(..., help="Where to write the .onnx file."),
+) -> None:
+    """ONNX export with a dynamic batch dimension, for `predict --runtime onnx`."""
+    from weaksal.export import export_onnx
+
+    export_onnx(model, out)
+    console.print(f"wrote {out}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry

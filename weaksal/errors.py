@@ -45,3 +45,15 @@ class DuplicateStemError(DataError):
 
 class LayoutError(DataError):
     """A folder whose layout is not one the dataset layer understands."""
+
+
+class WeightsUnavailableError(DataError):
+    """Pretrained weights were asked for and none could be found or downloaded."""
+
+
+class CheckpointError(DataError):
+    """A checkpoint or exported model that cannot be read or does not fit the model."""
+
+
+class ConfigError(DataError):
+    """A training config, an override of it, or a run folder that does not fit it."""

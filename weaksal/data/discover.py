@@ -23,7 +23,7 @@ from weaksal.data.layouts import (
     match_saliency_layout,
 )
 from weaksal.data.voc import index_voc
-from weaksal.errors import LayoutError
+from weaksal.errors import CorruptFileError, LayoutError
 
 #: (name, folders, description) of every layout, for ``weaksal data info``.
 LAYOUT_TABLE: list[tuple[str, str, str]] = [
@@ -122,4 +122,41 @@ def open_dataset(
         index = index_images(root)
     else:
         index = index_saliency(root, on_bad=on_bad)
+        if split is not None:
+            index = select_split(index, root / SPLIT_FILE, split)
     return _attach_weak_labels(index)
+
+
+SPLIT_FILE = "split.csv"
+
+
+def read_split_file(path: str | Path) -> dict[str, str]:
+    """``image,split`` rows (header optional) as ``{stem: split}``."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise LayoutError(path, "no split file", "write an image,split CSV (e.g. train/val rows)")
+    splits: dict[str, str] = {}
+    with open(path, newline="") as handle:
+        for row_number, row in enumerate(csv.reader(handle), start=1):
+            if not row or (row_number == 1 and row[0].strip().lower() in ("image", "stem", "name")):
+                continue
+            if len(row) < 2:
+                raise CorruptFileError(
+                    path, f"row {row_number} has no split column", "write image,split"
+                )
+            splits[Path(row[0].strip()).stem] = row[1].strip()
+    return splits
+
+
+def select_split(index: DatasetIndex, split_file: str | Path, split: str) -> DatasetIndex:
+    """Keep the samples that ``split_file`` assigns to ``split``; unknown splits are an error."""
+    splits = read_split_file(split_file)
+    names = sorted(set(splits.values()))
+    if split not in names:
+        raise LayoutError(
+            split_file, f"has no split {split!r} (it has {names})", "pick one of those"
+        )
+    kept = [sample for sample in index.samples if splits.get(sample.stem) == split]
+    return dataclasses.replace(index, samples=kept)

@@ -1,0 +1,5 @@
+"""``python -m weaksal ...`` (what ``torchrun -m weaksal train ...`` launches)."""
+
+from weaksal.cli import app
+
+app()

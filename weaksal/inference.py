@@ -1,0 +1,87 @@
+"""From images to saliency maps with a trained network (PyTorch or ONNX Runtime).
+
+Both runtimes see the same input: each image resized to the model's square
+input with :func:`~weaksal.data.datasets.resize_square`, RGB in [0, 1]; the
+sigmoid of the logits is resized back to the image's own size (bilinear).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from weaksal.data.datasets import resize_square
+
+
+def to_batch(images: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """``float32 (N, 3, size, size)`` in [0, 1] from RGB ``uint8`` images of any sizes."""
+    batch = np.stack([resize_square(image, size) for image in images]).astype(np.float32)
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2)) / np.float32(255.0)
+
+
+def maps_at_original_size(
+    probabilities: np.ndarray, shapes: Sequence[tuple[int, int]]
+) -> list[np.ndarray]:
+    """Resize each ``(size, size)`` probability map back to its image's ``(H, W)``."""
+    return [
+        np.clip(cv2.resize(p, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        for p, (h, w) in zip(probabilities, shapes, strict=True)
+    ]
+
+
+class TorchRuntime:
+    """Eager PyTorch; ``channels_last`` memory format optional (faster on many CPUs)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        device: str | torch.device = "cpu",
+        channels_last: bool = False,
+    ) -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.channels_last = channels_last
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    @torch.inference_mode()
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch).to(self.device)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.model(x).float().cpu().numpy()
+
+
+class OnnxRuntime:
+    """ONNX Runtime session of a model written by :func:`weaksal.export.export_onnx`."""
+
+    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = [
+            p
+            for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+            if p in ort.get_available_providers()
+        ]
+        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+
+
+def predict_images(runtime, images: Sequence[np.ndarray], size: int) -> list[np.ndarray]:
+    """Saliency maps in [0, 1] (float32, each at its image's size) for a list of RGB images."""
+    probabilities = sigmoid(runtime.logits(to_batch(images, size)))[:, 0]
+    return maps_at_original_size(probabilities, [image.shape[:2] for image in images])

@@ -1,0 +1,190 @@
+"""Pieces every method's loop uses: batch preparation, learning rate, validation, shipping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from weaksal.data.discover import open_dataset
+from weaksal.data.imageio import read_image, read_mask
+from weaksal.data.layouts import Sample
+from weaksal.inference import TorchRuntime, predict_images
+from weaksal.metrics.evaluator import SaliencyEvaluator
+from weaksal.paths import data_root
+
+
+def dataset_path(name: str | Path) -> Path:
+    """A dataset named in a config: absolute, or relative to the data root (``WEAKSAL_DATA``)."""
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else data_root() / path
+
+
+def split_samples(name: str, split: str | None) -> list[Sample]:
+    return open_dataset(dataset_path(name), split=split).samples
+
+
+def flip_generator(seed: int, step: int) -> torch.Generator:
+    """Augmentation randomness drawn from (seed, step): identical after a resume."""
+    return torch.Generator().manual_seed(seed * 7_919 + step + 1)
+
+
+def prepare_images(images: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    """``uint8`` batch -> float RGB in [0, 1] on ``device``."""
+    x = images.to(device, non_blocking=True).float().div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def random_hflip(
+    tensors: Sequence[torch.Tensor], generator: torch.Generator, rank: int = 0, world_size: int = 1
+) -> list[torch.Tensor]:
+    """Flip the same samples of every tensor left-right, one coin per sample of the global batch.
+
+    Under data parallelism this rank holds samples ``rank::world_size`` of the
+    global batch; drawing the coins for the whole batch and taking this rank's
+    share flips exactly the samples a single process would flip.
+    """
+    local = tensors[0].shape[0]
+    coins = torch.rand(local * world_size, generator=generator) < 0.5
+    flip = coins[rank::world_size]
+    out = []
+    for tensor in tensors:
+        tensor = tensor.clone()
+        mask = flip.to(tensor.device)
+        tensor[mask] = tensor[mask].flip(-1)
+        out.append(tensor)
+    return out
+
+
+def build_optimizer(model: torch.nn.Module, settings: dict[str, Any]) -> torch.optim.Optimizer:
+    """Adam; layers outside ``model.encoder`` (new, randomly initialised) learn ``head_lr_mult`` times faster."""
+    backbone = [p for p in model.encoder.parameters() if p.requires_grad]
+    heads = [
+        p for n, p in model.named_parameters() if not n.startswith("encoder.") and p.requires_grad
+    ]
+    groups = [
+        {"params": backbone, "lr_mult": 1.0},
+        {"params": heads, "lr_mult": float(settings["head_lr_mult"])},
+    ]
+    return torch.optim.Adam(
+        groups, lr=float(settings["lr"]), weight_decay=float(settings.get("weight_decay", 0.0))
+    )
+
+
+def guarded_step(
+    trainer, optimizer: torch.optim.Optimizer, parameters, loss: torch.Tensor, clip: float | None
+) -> bool:
+    """Backward, clip, step; skip the update when the loss or gradient is not finite.
+
+    Low-precision training (bf16 autocast) can produce an occasional
+    non-finite gradient; like a GradScaler, we drop that update instead of
+    poisoning the weights, and count it in the log (``skipped``).
+    """
+    if not torch.isfinite(loss.detach()):
+        optimizer.zero_grad(set_to_none=True)
+        return False
+    trainer.backward(loss)
+    parameters = [p for p in parameters if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(parameters, clip if clip else float("inf"))
+    if not torch.isfinite(norm):
+        optimizer.zero_grad(set_to_none=True)
+        return False
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return True
+
+
+def image_mask_batch(
+    trainer, batch: Mapping[str, torch.Tensor], step: int, flip: bool, channels_last: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float images and [0, 1] masks (ground truth or pseudo-labels) on the device, flipped by step."""
+    images = prepare_images(batch["image"], trainer.device, channels_last)
+    masks = batch["mask"].to(trainer.device).float().div_(255.0)
+    if flip:
+        images, masks = random_hflip(
+            [images, masks],
+            flip_generator(trainer.seed, step),
+            trainer.fabric.global_rank,
+            trainer.fabric.world_size,
+        )
+    return images, masks
+
+
+def poly_lr(base: float, step: int, total: int, power: float = 0.9) -> float:
+    return base * (1.0 - step / total) ** power
+
+
+def set_lr(
+    optimizer: torch.optim.Optimizer, base: float, step: int, total: int, schedule: str
+) -> float:
+    """Set every group's lr (group ``lr_mult`` times the scheduled base); return the base lr."""
+    lr = poly_lr(base, step, total) if schedule == "poly" else base
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_mult", 1.0)
+    return lr
+
+
+def evaluate_model(
+    model: torch.nn.Module,
+    samples: Sequence[Sample],
+    size: int,
+    batch_size: int = 8,
+    device: str | torch.device = "cpu",
+    channels_last: bool = False,
+    maxf: str = "mean",
+) -> dict[str, Any]:
+    """Predict every sample at ``size`` and score against its mask at the original size."""
+    was_training = model.training
+    runtime = TorchRuntime(model, device, channels_last)
+    evaluator = SaliencyEvaluator(maxf=maxf)
+    for start in range(0, len(samples), batch_size):
+        chunk = samples[start : start + batch_size]
+        maps = predict_images(runtime, [read_image(s.image) for s in chunk], size)
+        for sample, prediction in zip(chunk, maps, strict=True):
+            evaluator.step(
+                np.round(prediction * 255).astype(np.uint8), read_mask(sample.mask), sample.stem
+            )
+    model.train(was_training)
+    return evaluator.results()
+
+
+def headline(results: Mapping[str, Any]) -> dict[str, float]:
+    """The numbers a log line or table shows."""
+    return {
+        "maxf": results["maxf"],
+        "mae": results["mae"],
+        "smeasure": results["smeasure"],
+        "adpf": results["fmeasure"]["adaptive"],
+        "maxe": results["emeasure"]["max"],
+        "wfm": results["wfmeasure"],
+    }
+
+
+def evaluate_run(
+    run_dir: str | Path, benchmarks: Sequence[str], batch_size: int = 8
+) -> dict[str, dict]:
+    """Score a run's best model (final if it never validated) on benchmark sets; write eval.json.
+
+    Reporting only: nothing here feeds back into training or model choice.
+    Both max-F conventions are recorded.
+    """
+    from weaksal.data.atomic import write_json
+    from weaksal.models import load_model
+
+    run_dir = Path(run_dir)
+    model_file = run_dir / "best.safetensors"
+    if not model_file.exists():
+        model_file = run_dir / "final.safetensors"
+    model, spec = load_model(model_file)
+    table: dict[str, dict] = {}
+    for name in benchmarks:
+        samples = open_dataset(dataset_path(name)).samples
+        results = evaluate_model(model, samples, int(spec["input_size"]), batch_size)
+        row = headline(results)
+        row["maxf_pooled"] = results["pooled"]["max"]
+        table[name] = row
+    write_json(run_dir / "eval.json", {"model": model_file.name, "benchmarks": table})
+    return table

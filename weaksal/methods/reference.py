@@ -1,0 +1,95 @@
+"""The fully-supervised reference model: MWS's SNet trained on pixel masks.
+
+It is the upper bound every weakly-supervised table compares against: the
+same network the weakly-supervised methods end with (stride-8 backbone,
+dilated 6/12/18/24 sum, learned x8 up-sampling), trained on ground-truth masks
+with binary cross-entropy. Validation and best-checkpoint choice use the
+held-out ``val`` split of the training set, never a benchmark.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from weaksal.data.atomic import write_json
+from weaksal.data.datasets import SaliencyDataset
+from weaksal.engine.trainer import Trainer
+from weaksal.methods.common import (
+    build_optimizer,
+    evaluate_model,
+    guarded_step,
+    headline,
+    image_mask_batch,
+    set_lr,
+    split_samples,
+)
+from weaksal.models import create_model, save_model
+
+
+def model_spec(config: dict[str, Any]) -> dict[str, Any]:
+    m = config["model"]
+    return {
+        "architecture": m["architecture"],
+        "backbone": m["backbone"],
+        "input_size": int(m["input_size"]),
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        "method": config["method"],
+    }
+
+
+def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    trainer = Trainer(config, run_dir, resume)
+    spec = model_spec(config)
+    t, data = config["train"], config["data"]
+    channels_last = bool(config.get("engine", {}).get("channels_last", False))
+    model = create_model(spec, pretrained=config["model"].get("pretrained", "imagenet"))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, t)
+    raw_model = model
+    model, optimizer = trainer.setup("snet", model, optimizer)
+
+    train_set = SaliencyDataset(
+        split_samples(data["train"], data.get("train_split")), spec["input_size"]
+    )
+    val_samples = split_samples(data["train"], data["val_split"]) if data.get("val_split") else []
+    limit = int(data.get("val_limit", 0))
+    val_samples = val_samples[:limit] if limit else val_samples
+    steps = int(t["steps"])
+
+    def validate() -> dict[str, float]:
+        results = evaluate_model(
+            raw_model,
+            val_samples,
+            spec["input_size"],
+            device=trainer.device,
+            channels_last=channels_last,
+        )
+        return headline(results)
+
+    def save_best(step: int) -> None:
+        save_model(run_dir / "best.safetensors", raw_model, spec)
+
+    batches = trainer.loader(train_set, int(t["batch_size"]), steps)
+    for step, batch in zip(
+        trainer.steps(steps, validate if val_samples else None, "maxf", save_best),
+        batches,
+        strict=False,
+    ):
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+        images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
+        logits = model(images)
+        loss = F.binary_cross_entropy_with_logits(logits.float(), masks)
+        stepped = guarded_step(trainer, optimizer, raw_model.parameters(), loss, t.get("grad_clip"))
+        trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
+
+    summary: dict[str, Any] = {"steps": steps, "best": trainer.best}
+    if trainer.is_writer:
+        save_model(run_dir / "final.safetensors", raw_model, spec)
+        write_json(run_dir / "summary.json", summary)
+    return summary

@@ -1,0 +1,404 @@
+"""WSS (Wang et al., CVPR 2017): salient object detection from image-level tags only.
+
+The pipeline, one cached stage each (``weaksal.engine.stages``)::
+
+    stage1        image-level training of the FIN + GSP network on tags (Sec. 3.2-3.3)
+    labels1       FIN maps -> iterative superpixel CRF -> binary pseudo-labels (Sec. 3.4, Alg. 1)
+    round1        stage-2 FCN, from the stage-1 weights, on labels1 with bootstrapping (Sec. 3.5)
+    labels2       round-1 FCN maps (threshold 0.4) -> iterative CRF -> pseudo-labels
+    round2        stage-2 FCN, again from the stage-1 weights, on labels2: the final model
+
+Training never reads the masks of the training images; each labels stage
+writes ``quality.json`` comparing its pseudo-labels with them, for reporting
+only. Stage-1 validation uses the tags of the held-out split.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from weaksal.backbones import create_backbone
+from weaksal.batch import Job, run_batch
+from weaksal.data.atomic import write_json, write_png
+from weaksal.data.datasets import SaliencyDataset
+from weaksal.data.imageio import read_image, read_mask
+from weaksal.data.layouts import Sample
+from weaksal.engine.stages import Stage, run_pipeline
+from weaksal.engine.trainer import Trainer
+from weaksal.inference import predict_images
+from weaksal.methods.common import (
+    build_optimizer,
+    flip_generator,
+    guarded_step,
+    image_mask_batch,
+    prepare_images,
+    random_hflip,
+    set_lr,
+    split_samples,
+)
+from weaksal.methods.wss_networks import WSSClassifier, WSSSaliencyNet
+from weaksal.metrics.evaluator import SaliencyEvaluator
+from weaksal.models import save_model
+from weaksal.nn.losses import bootstrapping_loss, multilabel_loss
+
+
+# -- data ---------------------------------------------------------------------
+def tag_classes(samples: list[Sample]) -> list[str]:
+    classes = sorted({tag for sample in samples for tag in sample.tags})
+    if not classes:
+        from weaksal.errors import LayoutError
+
+        raise LayoutError(
+            samples[0].image.parent if samples else Path("."),
+            "no image-level tags found",
+            "put a tags.csv (image,tag) beside the data or use ImageNet synset file names",
+        )
+    return classes
+
+
+class TaggedImages(Dataset):
+    """Images with a multi-hot tag vector (no masks: WSS never reads them for training)."""
+
+    def __init__(self, samples: list[Sample], classes: list[str], size: int) -> None:
+        self.images = SaliencyDataset(samples, size, with_masks=False)
+        position = {name: i for i, name in enumerate(classes)}
+        self.targets = torch.zeros(len(samples), len(classes))
+        for row, sample in enumerate(samples):
+            for tag in sample.tags:
+                if tag in position:
+                    self.targets[row, position[tag]] = 1.0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict:
+        return {**self.images[index], "tags": self.targets[index]}
+
+
+# -- stage 1 ------------------------------------------------------------------
+def _stage_config(config: dict[str, Any], section: str, stage: str) -> dict[str, Any]:
+    """The run config with ``train`` set to one section (what the stage folder records)."""
+    return {**config, "stage": stage, "train": config[section]}
+
+
+def build_classifier(config: dict[str, Any], num_classes: int, pretrained: str) -> WSSClassifier:
+    m = config["model"]
+    encoder = create_backbone(
+        m["backbone"],
+        pretrained=pretrained,
+        output_stride=16,
+        freeze_bn=bool(m.get("freeze_bn", False)),
+    )
+    return WSSClassifier(
+        encoder,
+        num_classes,
+        m.get("pooling", "gsp"),
+        float(m.get("mu", 10.0)),
+        int(m.get("score_channels", 512)),
+        m.get("relu_cap", 7.0),
+    )
+
+
+def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str, Any]:
+    """Image-level training: multi-label loss on GSP-pooled, F-masked scores + lambda * ||F||_1."""
+    stage_config = _stage_config(config, "stage1", "stage1")
+    t, data = stage_config["train"], config["data"]
+    trainer = Trainer(stage_config, folder, resume)
+    samples = split_samples(data["train"], data.get("train_split"))
+    classes = tag_classes(samples)
+    model = build_classifier(config, len(classes), config["model"].get("pretrained", "imagenet"))
+    raw = model
+    optimizer = build_optimizer(model, t)
+    model, optimizer = trainer.setup("classifier", model, optimizer)
+    size = int(config["model"]["input_size"])
+    val_samples = split_samples(data["train"], data["val_split"]) if data.get("val_split") else []
+    val_set = TaggedImages(val_samples, classes, size) if val_samples else None
+
+    def validate() -> dict[str, float]:  # tags of held-out images only: no masks
+        raw.eval()
+        losses, correct = [], 0
+        with torch.no_grad():
+            for start in range(0, len(val_set), 16):
+                items = [val_set[i] for i in range(start, min(start + 16, len(val_set)))]
+                images = prepare_images(
+                    torch.stack([it["image"] for it in items]), trainer.device, False
+                )
+                tags = torch.stack([it["tags"] for it in items]).to(trainer.device)
+                logits = raw(images)["logits"].float()
+                losses.append(float(multilabel_loss(logits, tags)) * len(items))
+                correct += int((tags.gather(1, logits.argmax(1, keepdim=True)) > 0).sum())
+        raw.train()
+        return {"loss": sum(losses) / len(val_set), "top1": correct / len(val_set)}
+
+    steps = int(t["steps"])
+    batches = trainer.loader(TaggedImages(samples, classes, size), int(t["batch_size"]), steps)
+    for step, batch in zip(
+        trainer.steps(steps, validate if val_set else None), batches, strict=False
+    ):
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+        images = prepare_images(batch["image"], trainer.device, False)
+        if t.get("flip", True):
+            (images,) = random_hflip(
+                [images],
+                flip_generator(trainer.seed, step),
+                trainer.fabric.global_rank,
+                trainer.fabric.world_size,
+            )
+        out = model(images)
+        classification = multilabel_loss(
+            out["logits"].float(),
+            batch["tags"].to(trainer.device),
+            float(t.get("negative_weight", 1.0)),
+        )
+        sparsity = float(t["l1_weight"]) * out["foreground"].float().sum(dim=(1, 2, 3)).mean()
+        loss = classification + sparsity
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
+        trainer.log(
+            loss=classification if stepped else 0.0,
+            l1=sparsity if stepped else 0.0,
+            lr=lr,
+            skipped=0.0 if stepped else 1.0,
+        )
+    spec = {
+        "architecture": "wss_classifier",
+        "backbone": config["model"]["backbone"],
+        "classes": classes,
+        "input_size": size,
+        **{k: config["model"].get(k) for k in ("pooling", "mu", "score_channels", "relu_cap")},
+    }
+    if trainer.is_writer:
+        save_model(folder / "stage1.safetensors", raw, spec)
+    return {"classes": len(classes), "steps": steps}
+
+
+# -- pseudo-labels ------------------------------------------------------------
+class ForegroundRuntime:
+    """Runtime adaptor: the FIN map F (stride 16) as logits at the input size, for predict_images."""
+
+    def __init__(self, classifier: WSSClassifier, device: torch.device) -> None:
+        self.model, self.device = classifier.eval(), device
+
+    @torch.inference_mode()
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(batch).to(self.device)
+        foreground = self.model(x)["foreground"].float().clamp(1e-6, 1 - 1e-6)
+        logits = F.interpolate(
+            torch.logit(foreground), size=x.shape[-2:], mode="bilinear", align_corners=False
+        )
+        return logits.cpu().numpy()
+
+
+def write_coarse_maps(
+    runtime, size: int, samples: list[Sample], folder: Path, batch_size: int = 16
+) -> None:
+    """``folder/<stem>.png``: the network's map at each image's size; existing files are kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [s for s in samples if not (folder / f"{s.stem}.png").exists()]
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        maps = predict_images(runtime, [read_image(s.image) for s in chunk], size)
+        for sample, saliency in zip(chunk, maps, strict=True):
+            write_png(folder / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
+
+
+def refine_label_file(
+    method: str, threshold: float, image_path: Path, coarse_path: Path, output: Path
+) -> None:
+    """One pseudo-label: ``itercrf`` (WSS), ``densecrf`` (plain dense CRF, the ablation) or ``threshold``."""
+    image, coarse = read_image(image_path), read_mask(coarse_path)
+    if method == "itercrf":
+        from weaksal.refine.iterative_crf import iterative_crf
+
+        label = iterative_crf(image, coarse, threshold=threshold)
+    elif method == "densecrf":
+        from weaksal.refine.dense_crf import refine_saliency
+
+        label = ((refine_saliency(image, coarse, "mws") > 127) * 255).astype(np.uint8)
+    elif method == "threshold":
+        label = ((coarse > threshold * 255) * 255).astype(np.uint8)
+    else:
+        raise ValueError(f"unknown pseudo-label refinement {method!r}")
+    write_png(output, label)
+
+
+def label_quality(samples: list[Sample], folder: Path) -> dict[str, float]:
+    """Pseudo-labels vs the training masks: reported, never used for training or selection."""
+    evaluator = SaliencyEvaluator(maxf="mean", structure=False)
+    for sample in samples:
+        if sample.mask is not None and (folder / f"{sample.stem}.png").exists():
+            evaluator.step(
+                read_mask(folder / f"{sample.stem}.png"), read_mask(sample.mask), sample.stem
+            )
+    if not len(evaluator):
+        return {}
+    results = evaluator.results()
+    return {
+        "images": results["images"],
+        "mae": results["mae"],
+        "fmeasure_binary": results["fmeasure"]["binary"],
+        "iou_binary": results["iou"]["binary"],
+    }
+
+
+def make_labels(
+    runtime,
+    size: int,
+    samples: list[Sample],
+    folder: Path,
+    method: str,
+    threshold: float,
+    workers: int,
+) -> dict[str, Any]:
+    write_coarse_maps(runtime, size, samples, folder / "coarse")
+    jobs = [
+        Job(
+            s.stem,
+            folder / "labels" / f"{s.stem}.png",
+            (method, threshold, s.image, folder / "coarse" / f"{s.stem}.png"),
+        )
+        for s in samples
+    ]
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    report = run_batch(refine_label_file, jobs, workers)
+    if report.failed:
+        from weaksal.errors import WeaksalError
+
+        name, message = report.failed[0]
+        raise WeaksalError(f"{len(report.failed)} pseudo-labels failed, first {name}: {message}")
+    quality = {
+        "coarse": label_quality(samples, folder / "coarse"),
+        "labels": label_quality(samples, folder / "labels"),
+    }
+    write_json(folder / "quality.json", quality)
+    return {"labels": len(jobs), "quality": quality}
+
+
+# -- stage 2 ------------------------------------------------------------------
+def train_stage2(
+    config: dict[str, Any],
+    folder: Path,
+    stage1_file: Path,
+    label_dir: Path,
+    resume: bool,
+    round_name: str,
+) -> dict[str, Any]:
+    """Self-training round: the FCN restarts from the stage-1 weights and fits the pseudo-labels."""
+    from weaksal.models import read_spec
+
+    stage_config = _stage_config(config, "stage2", round_name)
+    t, data, m = stage_config["train"], config["data"], config["model"]
+    trainer = Trainer(stage_config, folder, resume)
+    stage1_spec = read_spec(stage1_file)
+    classifier = build_classifier(config, len(stage1_spec["classes"]), "none")
+    from safetensors.torch import load_file
+
+    classifier.load_state_dict(load_file(str(stage1_file)))
+    model = WSSSaliencyNet(
+        create_backbone(m["backbone"], "none", 16, bool(m.get("freeze_bn", False)))
+    )
+    model.load_stage1(classifier)
+    raw = model
+    optimizer = build_optimizer(model, t)
+    model, optimizer = trainer.setup("fcn", model, optimizer)
+    samples = [
+        Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png")
+        for s in split_samples(data["train"], data.get("train_split"))
+    ]
+    size = int(m["input_size"])
+    steps = int(t["steps"])
+    batches = trainer.loader(SaliencyDataset(samples, size), int(t["batch_size"]), steps)
+    for step, batch in zip(trainer.steps(steps), batches, strict=False):
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+        images, labels = image_mask_batch(trainer, batch, step, t.get("flip", True))
+        logits = model(images).float()
+        loss = bootstrapping_loss(logits, labels, float(t["delta"]), bool(t.get("hard", True)))
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
+        trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
+    spec = {
+        "architecture": "wss",
+        "backbone": m["backbone"],
+        "input_size": size,
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        "method": "wss",
+    }
+    if trainer.is_writer:
+        save_model(folder / "fcn.safetensors", raw, spec)
+    return {"steps": steps}
+
+
+# -- the pipeline -------------------------------------------------------------
+def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    data, labels = config["data"], config["labels"]
+    size = int(config["model"]["input_size"])
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    train_samples = split_samples(data["train"], data.get("train_split"))
+
+    def stage1_runtime():
+        from weaksal.models import load_model
+
+        classifier, _ = load_model(run_dir / "stage1" / "stage1.safetensors", device)
+        return ForegroundRuntime(classifier, device)
+
+    def round_runtime(name: str):
+        from weaksal.inference import TorchRuntime
+        from weaksal.models import load_model
+
+        return TorchRuntime(load_model(run_dir / name / "fcn.safetensors", device)[0], device)
+
+    rounds = int(config["stage2"].get("rounds", 2))
+    stages = [
+        Stage("stage1", lambda folder: train_stage1(config, folder, resume)),
+        Stage(
+            "labels1",
+            lambda folder: make_labels(
+                stage1_runtime(),
+                size,
+                train_samples,
+                folder,
+                labels["refine"],
+                float(labels["threshold_round1"]),
+                int(labels["workers"]),
+            ),
+        ),
+    ]
+    for index in range(1, rounds + 1):
+        stages.append(
+            Stage(
+                f"round{index}",
+                lambda folder, i=index: train_stage2(
+                    config,
+                    folder,
+                    run_dir / "stage1" / "stage1.safetensors",
+                    run_dir / f"labels{i}" / "labels",
+                    resume,
+                    f"round{i}",
+                ),
+            )
+        )
+        if index < rounds:
+            stages.append(
+                Stage(
+                    f"labels{index + 1}",
+                    lambda folder, i=index: make_labels(
+                        round_runtime(f"round{i}"),
+                        size,
+                        train_samples,
+                        folder,
+                        labels["refine"],
+                        float(labels["threshold_later"]),
+                        int(labels["workers"]),
+                    ),
+                )
+            )
+    summaries = run_pipeline(run_dir, stages)
+    shutil.copyfile(run_dir / f"round{rounds}" / "fcn.safetensors", run_dir / "final.safetensors")
+    write_json(run_dir / "summary.json", summaries)
+    return summaries

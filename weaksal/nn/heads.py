@@ -1,0 +1,52 @@
+"""Prediction heads that several methods share."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def bilinear_kernel(channels: int, kernel_size: int) -> torch.Tensor:
+    """Weights that make a ``ConvTranspose2d`` an exact bilinear up-sampler (FCN's init).
+
+    Shape ``(channels, channels, k, k)``: each channel is up-sampled on its own.
+    """
+    factor = (kernel_size + 1) // 2
+    center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
+    grid = torch.arange(kernel_size, dtype=torch.float64)
+    profile = 1 - (grid - center).abs() / factor
+    kernel = (profile[:, None] * profile[None, :]).float()
+    weight = torch.zeros(channels, channels, kernel_size, kernel_size)
+    for c in range(channels):
+        weight[c, c] = kernel
+    return weight
+
+
+class LearnedUpsample(nn.ConvTranspose2d):
+    """x``factor`` transposed convolution initialised bilinear, then learned (MWS SNet: k16 s8 p4)."""
+
+    def __init__(self, channels: int, factor: int) -> None:
+        super().__init__(
+            channels, channels, 2 * factor, stride=factor, padding=factor // 2, bias=False
+        )
+        with torch.no_grad():
+            self.weight.copy_(bilinear_kernel(channels, 2 * factor))
+
+
+class DilatedSumHead(nn.Module):
+    """Sum of parallel 3x3 convolutions at several dilations (DeepLab-v2 ASPP as in MWS's SNet)."""
+
+    def __init__(self, in_channels: int, out_channels: int = 1, dilations=(6, 12, 18, 24)) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(
+            nn.Conv2d(in_channels, out_channels, 3, padding=d, dilation=d) for d in dilations
+        )
+        for branch in self.branches:
+            nn.init.normal_(branch.weight, std=0.01)
+            nn.init.zeros_(branch.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.branches[0](x)
+        for branch in self.branches[1:]:
+            out = out + branch(x)
+        return out

@@ -1,0 +1,98 @@
+"""``weaksal predict``: saliency maps for a folder of images, batched, resumable, shardable.
+
+Maps are written as 8-bit PNG at each image's original size, named by stem.
+An existing output is a finished image and is kept, so an interrupted run
+resumes. Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) each process takes
+every ``WORLD_SIZE``-th image. Unreadable images are reported by name and the
+others go on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from weaksal.data.atomic import write_png
+from weaksal.data.imageio import read_image
+from weaksal.data.layouts import index_images
+from weaksal.errors import WeaksalError
+from weaksal.inference import OnnxRuntime, TorchRuntime, predict_images
+
+
+@dataclass
+class PredictReport:
+    done: list[str] = field(default_factory=list)  # maps written now
+    kept: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    shard: tuple[int, int] = (0, 1)
+
+
+def shard_from_env() -> tuple[int, int]:
+    """(rank, world size) of a ``torchrun`` launch, else (0, 1)."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def open_runtime(
+    model: str | Path,
+    runtime: str = "torch",
+    device: str = "cpu",
+    channels_last: bool = False,
+    threads: int | None = None,
+):
+    """``(runtime, input size)`` for a model file: .safetensors (torch) or .onnx (onnx)."""
+    model = Path(model)
+    if runtime == "onnx":
+        from weaksal.export import onnx_spec
+
+        if model.suffix != ".onnx":
+            raise WeaksalError(
+                f"{model}: --runtime onnx needs an .onnx file. Fix: run "
+                f"`weaksal export onnx --model {model} --out model.onnx` first"
+            )
+        return OnnxRuntime(model, threads), int(onnx_spec(model).get("input_size", 256))
+    if runtime != "torch":
+        raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
+    from weaksal.models import load_model
+
+    network, spec = load_model(model, device)
+    return TorchRuntime(network, device, channels_last), int(spec.get("input_size", 256))
+
+
+def predict_folder(
+    runtime,
+    size: int,
+    images: str | Path,
+    out: str | Path,
+    batch_size: int = 8,
+    shard: tuple[int, int] | None = None,
+    progress: Callable | None = None,
+) -> PredictReport:
+    """Write ``out/<stem>.png`` for every image of ``images`` this shard owns."""
+    rank, world = shard if shard is not None else shard_from_env()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    samples = index_images(images).samples[rank::world]
+    report = PredictReport(shard=(rank, world))
+    todo = []
+    for sample in samples:
+        (report.kept if (out / f"{sample.stem}.png").exists() else todo).append(sample)
+    report.kept = [s.stem for s in report.kept]
+    chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
+    for chunk in progress(chunks, len(chunks)) if progress else chunks:
+        loaded, arrays = [], []
+        for sample in chunk:
+            try:
+                arrays.append(read_image(sample.image))
+                loaded.append(sample)
+            except WeaksalError as exc:
+                report.failed.append((sample.image.name, str(exc)))
+        if not loaded:
+            continue
+        for sample, saliency in zip(loaded, predict_images(runtime, arrays, size), strict=True):
+            write_png(out / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
+            report.done.append(sample.stem)
+    return report
