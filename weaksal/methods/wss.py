@@ -114,6 +114,9 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
     samples = split_samples(data["train"], data.get("train_split"))
     classes = tag_classes(samples)
     model = build_classifier(config, len(classes), config["model"].get("pretrained", "imagenet"))
+    channels_last = bool(config["engine"].get("channels_last", False))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     raw = model
     optimizer = build_optimizer(model, t)
     model, optimizer = trainer.setup("classifier", model, optimizer)
@@ -143,7 +146,7 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
         trainer.steps(steps, validate if val_set else None), batches, strict=False
     ):
         lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
-        images = prepare_images(batch["image"], trainer.device, False)
+        images = prepare_images(batch["image"], trainer.device, channels_last)
         if t.get("flip", True):
             (images,) = random_hflip(
                 [images],
@@ -304,6 +307,9 @@ def train_stage2(
         create_backbone(m["backbone"], "none", 16, bool(m.get("freeze_bn", False)))
     )
     model.load_stage1(classifier)
+    channels_last = bool(config["engine"].get("channels_last", False))
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     raw = model
     optimizer = build_optimizer(model, t)
     model, optimizer = trainer.setup("fcn", model, optimizer)
@@ -316,7 +322,7 @@ def train_stage2(
     batches = trainer.loader(SaliencyDataset(samples, size), int(t["batch_size"]), steps)
     for step, batch in zip(trainer.steps(steps), batches, strict=False):
         lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
-        images, labels = image_mask_batch(trainer, batch, step, t.get("flip", True))
+        images, labels = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
         logits = model(images).float()
         loss = bootstrapping_loss(logits, labels, float(t["delta"]), bool(t.get("hard", True)))
         stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
