@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from common import HEADER, row, score
 
 from weaksal.batch import Job, run_batch
 from weaksal.data.discover import open_dataset
@@ -24,8 +25,6 @@ from weaksal.engine.config import load_config
 from weaksal.inference import TorchRuntime
 from weaksal.methods import wss
 from weaksal.methods.common import dataset_path
-from weaksal.metrics.evaluator import SaliencyEvaluator
-from weaksal.metrics.runner import evaluate_saliency
 from weaksal.models import load_model
 from weaksal.refine.jobs import detect_file
 
@@ -57,21 +56,6 @@ def classic_maps(folder: Path, name: str, workers: int) -> None:
         for s in open_dataset(dataset_path(name))
     ]
     run_batch(detect_file, jobs, workers)
-
-
-def score(folder: Path, name: str) -> dict[str, float]:
-    results = evaluate_saliency(
-        "row", folder, dataset_path(name), SaliencyEvaluator(maxf="mean"), workers=2
-    ).results
-    return {
-        "maxF": results["maxf"],
-        "maxF pooled": results["pooled"]["max"],
-        "MAE": results["mae"],
-        "S": results["smeasure"],
-        "adpF": results["fmeasure"]["adaptive"],
-        "maxE": results["emeasure"]["max"],
-        "wF": results["wfmeasure"],
-    }
 
 
 def main() -> None:
@@ -113,13 +97,13 @@ def main() -> None:
         rows[f"FIN1 ({pooling.upper()})"] = out / f"FIN1-{pooling}"
     gsp = out / "FIN1-gsp"
     threshold = float(config["labels"]["threshold_round1"])
-    for method, row in (
+    for method, label in (
         ("itercrf", "WSS1 (FIN1 + iterative CRF)"),
         ("densecrf", "FIN1 + dense CRF"),
     ):
         for name in SETS:
             refined_maps(method, threshold, gsp / name, out / method / name, name, args.workers)
-        rows[row] = out / method
+        rows[label] = out / method
     for index in (1, 2):
         model_file = args.run / f"round{index}" / "fcn.safetensors"
         if model_file.exists():
@@ -128,19 +112,10 @@ def main() -> None:
                 network_maps(runtime, size, out / f"round{index}" / name, name)
             rows[f"WSS, self-training round {index}"] = out / f"round{index}"
     for name in SETS:
-        print(
-            f"\n{name}\n| row | max F | max F (pooled) | MAE | S | adaptive F | max E | weighted F |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        for row, folder in rows.items():
-            s = score(folder / name, name)
-            print(
-                f"| {row} | "
-                + " | ".join(
-                    f"{s[k]:.3f}" for k in ("maxF", "maxF pooled", "MAE", "S", "adpF", "maxE", "wF")
-                )
-                + " |"
-            )
+        print(f"\n{name}\n| row {HEADER}")
+        print("|---" * 8 + "|")
+        for label, folder in rows.items():
+            print(row([label], score(folder / name, name)))
 
 
 if __name__ == "__main__":

@@ -36,22 +36,27 @@ def friendly_errors(command):
 @app.command("demo")
 @friendly_errors
 def demo(
-    out: Path = typer.Option(Path("demo_out"), help="Where to write maps and overview.png."),
-    count: int = typer.Option(8, help="How many images."),
+    out: Path = typer.Option(Path("demo_out"), help="Where to write maps and figure.png."),
+    model: str = typer.Option("wss", help="Shipped model name or model file."),
+    count: int = typer.Option(20, help="How many ECSSD images to score (when data is present)."),
 ) -> None:
-    """Detect salient objects in a few real images and score them."""
+    """Saliency maps of real photos with MR and the shipped model, side by side."""
     from weaksal.demo import run_demo
 
-    results = run_demo(out, count)
-    console.print(f"images from {results['source']}", highlight=False)
+    results = run_demo(out, model, count)
     console.print(
-        f"{results['images']} images: MAE {results['mae']:.3f}, max F {results['maxf']:.3f},"
-        f" S {results['smeasure']:.3f}, max E {results['emeasure']['max']:.3f}"
-    )
-    console.print(
-        f"maps in {out / 'maps'}; image | saliency | ground truth in {out / 'overview.png'}",
+        f"maps of {', '.join(results['photos'])} in {out / 'maps'};"
+        f" image | detectors in {out / 'figure.png'}",
         highlight=False,
     )
+    for label, scores in results["scores"].items():
+        console.print(
+            f"{label} on the first {scores['images']} ECSSD images: MAE {scores['mae']:.3f},"
+            f" max F {scores['maxf']:.3f}, S {scores['smeasure']:.3f}",
+            highlight=False,
+        )
+    if not results["scores"]:
+        console.print(f"(no scores: {results['source']} not found)", highlight=False)
 
 
 def _progress(label: str):
@@ -286,7 +291,7 @@ app.add_typer(export_app, name="export")
 @app.command("train", context_settings={"allow_extra_args": False})
 @friendly_errors
 def train(
-    method: str = typer.Argument(..., help="reference (more methods follow)"),
+    method: str = typer.Argument(..., help="reference | wss | lps"),
     config: Path = typer.Option(
         ..., help="YAML config, e.g. configs/reference/snet_efficientnet_lite0.yaml."
     ),
@@ -322,8 +327,9 @@ def train(
 @app.command("predict")
 @friendly_errors
 def predict(
-    model: Path = typer.Option(
-        ..., help="Model file: .safetensors (torch) or .onnx (onnx runtime)."
+    model: str = typer.Option(
+        "wss",
+        help="Shipped model name (wss) or a model file: .safetensors (torch), .onnx (onnx).",
     ),
     images: Path = typer.Option(..., help="Folder of images."),
     out: Path = typer.Option(..., help="Where to write <stem>.png maps at each image's size."),
@@ -337,6 +343,39 @@ def predict(
 
     engine, size = open_runtime(model, runtime, device, channels_last)
     report = predict_folder(engine, size, images, out, batch_size, progress=_progress("predict"))
+    rank, world = report.shard
+    _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
+
+
+@app.command("promote")
+@friendly_errors
+def promote(
+    model: str = typer.Option("lps", help="Shipped LPS model name (lps) or an LPS model file."),
+    images: Path = typer.Option(..., help="Folder of images."),
+    prior: Path = typer.Option(..., help="Folder of prior saliency maps, matched by file stem."),
+    out: Path = typer.Option(..., help="Where to write the promoted <stem>.png maps."),
+    iters: int = typer.Option(3, help="Iterative-testing steps T (paper 1, released code 3)."),
+    regions: str = typer.Option("soft", help="soft (prior-weighted anchors) | binary."),
+    threshold: float = typer.Option(0.5, help="Threshold of the binary regions."),
+    batch_size: int = typer.Option(8, help="Images per forward pass."),
+    device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
+    bf16: bool = typer.Option(False, help="bf16 autocast (fast on recent CPUs and GPUs)."),
+) -> None:
+    """Promote any detector's maps with LPS; resumable; shards itself across torchrun processes."""
+    from weaksal.promote import Promoter, promote_folder
+
+    promoter = Promoter.from_file(
+        model, iterations=iters, regions=regions, threshold=threshold, device=device, bf16=bf16
+    )
+    report = promote_folder(promoter, images, prior, out, batch_size, progress=_progress("promote"))
+    if report.missing_prior:
+        shown = ", ".join(report.missing_prior[:5])
+        more = f" and {len(report.missing_prior) - 5} more" if len(report.missing_prior) > 5 else ""
+        err_console.print(
+            f"[yellow]{len(report.missing_prior)} images have no prior map in {prior}[/]:"
+            f" {shown}{more}",
+            highlight=False,
+        )
     rank, world = report.shard
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
 

@@ -1,39 +1,41 @@
-"""``make demo``: saliency maps for a few real images, a contact sheet, and their scores.
+"""``make demo``: the shipped WSS model and MR on real photos, side by side.
 
-Runs the best pipeline available in this release (the frequency-tuned
-detector until trained models ship) on the first images of ECSSD from the
-shared data folder, or, without it, on one generated picture.
+The photos ship with scikit-image, so the demo needs no download and no
+dataset. When the shared data is present it also scores both detectors on the
+first ECSSD images, so the figure comes with numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from weaksal.classic.ft import frequency_tuned
+from weaksal.classic import get_detector
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.data.atomic import write_png
+from weaksal.inference import predict_images
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.paths import data_root
 
-Detector = Callable[[np.ndarray], np.ndarray]
+#: scikit-image's bundled colour photos (read from the installed package, no download)
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
+TILE = 200
 
 
-def generated_example(height: int = 240, width: int = 320) -> tuple[np.ndarray, np.ndarray]:
-    """A red ellipse on a textured green-grey background, and its mask."""
-    rng = np.random.default_rng(0)
-    noise = cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), 6)
-    background = np.stack([110 + 30 * noise, 130 + 40 * noise, 100 + 20 * noise], axis=2)
-    mask = np.zeros((height, width), np.uint8)
-    cv2.ellipse(mask, (width // 2 + 20, height // 2), (70, 50), 15, 0, 360, 255, -1)
-    image = np.where(mask[..., None] > 0, np.array([200, 40, 40], np.float32), background)
-    return np.clip(image, 0, 255).astype(np.uint8), mask
+def bundled_photos() -> list[tuple[str, np.ndarray]]:
+    from skimage import data
+
+    photos = []
+    for name in PHOTOS:
+        image = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
+        photos.append((name, np.ascontiguousarray(image[..., :3])))
+    return photos
 
 
-def _tile(image: np.ndarray, size: int = 160) -> np.ndarray:
+def tile(image: np.ndarray, size: int = TILE) -> np.ndarray:
+    """``image`` (grey or RGB) fitted into a white ``size`` x ``size`` RGB square."""
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     scale = size / max(image.shape[:2])
@@ -42,31 +44,52 @@ def _tile(image: np.ndarray, size: int = 160) -> np.ndarray:
         (round(image.shape[1] * scale), round(image.shape[0] * scale)),
         interpolation=cv2.INTER_AREA,
     )
-    tile = np.full((size, size, 3), 255, np.uint8)
+    square = np.full((size, size, 3), 255, np.uint8)
     top, left = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
-    tile[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
-    return tile
+    square[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
+    return square
 
 
-def run_demo(out: Path, count: int = 8, detector: Detector = frequency_tuned) -> dict:
-    """Write maps and ``overview.png`` under ``out``; return the evaluation results."""
+def header(titles: list[str], size: int = TILE) -> np.ndarray:
+    row = np.full((32, size * len(titles), 3), 255, np.uint8)
+    for index, title in enumerate(titles):
+        cv2.putText(row, title, (index * size + 8, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2)
+    return row
+
+
+def run_demo(out: Path, model: str = "wss", count: int = 20) -> dict:
+    """Write ``maps/<detector>/<photo>.png`` and ``figure.png`` under ``out``.
+
+    Returns ``{"photos": [...], "scores": {detector: results}}``; ``scores`` is
+    empty without the shared data.
+    """
+    from weaksal.predict import open_runtime
+
+    runtime, size = open_runtime(model)
+    mr = get_detector("mr")
+
+    def learned(image: np.ndarray) -> np.ndarray:
+        return np.round(predict_images(runtime, [image], size)[0] * 255).astype(np.uint8)
+
+    detectors = {"MR": mr, model.upper(): learned}
+    rows = [header(["image", *detectors])]
+    for name, image in bundled_photos():
+        tiles = [tile(image)]
+        for label, detect in detectors.items():
+            saliency = detect(image)
+            write_png(out / "maps" / label.lower() / f"{name}.png", saliency)
+            tiles.append(tile(saliency))
+        rows.append(np.hstack(tiles))
+    write_png(out / "figure.png", np.vstack(rows))
+    scores = {}
     root = data_root() / "ECSSD"
     if root.is_dir():
-        examples = [
-            (s.stem, read_image(s.image), read_mask(s.mask))
-            for s in list(index_saliency(root))[:count]
-        ]
-    else:
-        image, mask = generated_example()
-        examples = [("generated", image, mask)]
-    evaluator = SaliencyEvaluator()
-    rows = []
-    for stem, image, mask in examples:
-        saliency = detector(image)
-        write_png(out / "maps" / f"{stem}.png", saliency)
-        evaluator.step(saliency, mask, stem)
-        rows.append(np.hstack([_tile(image), _tile(saliency), _tile(mask)]))
-    write_png(out / "overview.png", np.vstack(rows))
-    results = evaluator.results()
-    results["source"] = str(root) if root.is_dir() else "generated example (no shared data found)"
-    return results
+        samples = list(index_saliency(root))[:count]
+        for label, detect in detectors.items():
+            evaluator = SaliencyEvaluator()
+            for sample in samples:
+                evaluator.step(
+                    detect(read_image(sample.image)), read_mask(sample.mask), sample.stem
+                )
+            scores[label] = evaluator.results()
+    return {"photos": [name for name, _ in bundled_photos()], "scores": scores, "source": str(root)}

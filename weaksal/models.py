@@ -74,10 +74,23 @@ def _build_wss_classifier(spec: dict[str, Any], pretrained: str) -> nn.Module:
     )
 
 
+def _build_lps(spec: dict[str, Any], pretrained: str) -> nn.Module:
+    from weaksal.methods.lps_networks import LPSNet
+
+    return LPSNet(
+        _encoder(spec, pretrained, int(spec.get("output_stride") or 8)),
+        int(spec.get("channels") or 64),
+        int(spec.get("embed_dim") or 512),
+        spec.get("region") or "conv",
+        int(spec.get("embed_stride") or 2),
+    )
+
+
 ARCHITECTURES: dict[str, Callable[[dict[str, Any], str], nn.Module]] = {
     "snet": _build_snet,  # MWS's SNet, also the fully-supervised reference
     "wss": _build_wss,  # WSS's stage-2 saliency FCN
     "wss_classifier": _build_wss_classifier,  # WSS's stage-1 image-level network
+    "lps": _build_lps,  # LPS: image + prior map -> promoted map (weaksal promote)
 }
 
 

@@ -43,8 +43,13 @@ def open_runtime(
     channels_last: bool = False,
     threads: int | None = None,
 ):
-    """``(runtime, input size)`` for a model file: .safetensors (torch) or .onnx (onnx)."""
-    model = Path(model)
+    """``(runtime, input size)`` for a shipped model's name or a model file.
+
+    Files: .safetensors (torch runtime) or .onnx (onnx runtime).
+    """
+    from weaksal.pretrained import resolve_model
+
+    model = resolve_model(model)
     if runtime == "onnx":
         from weaksal.export import onnx_spec
 
@@ -59,6 +64,11 @@ def open_runtime(
     from weaksal.models import load_model
 
     network, spec = load_model(model, device)
+    if spec.get("architecture") == "lps":
+        raise WeaksalError(
+            f"{model}: an LPS model promotes the maps of another detector. "
+            "Fix: use `weaksal promote --model ... --prior DIR`"
+        )
     return TorchRuntime(network, device, channels_last), int(spec.get("input_size", 256))
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-METHODS = {"reference": "weaksal.methods.reference", "wss": "weaksal.methods.wss"}
+METHODS = {
+    "reference": "weaksal.methods.reference",
+    "wss": "weaksal.methods.wss",
+    "lps": "weaksal.methods.lps",
+}
 
 
 def get_method(name: str) -> ModuleType:

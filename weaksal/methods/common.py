@@ -74,6 +74,22 @@ def build_optimizer(model: torch.nn.Module, settings: dict[str, Any]) -> torch.o
     )
 
 
+def setup_network(trainer, config: Mapping[str, Any], spec: dict[str, Any], name: str):
+    """``(raw network, Fabric-wrapped network, optimizer, channels_last)`` for a supervised loop.
+
+    The network of ``spec`` with the config's backbone weights, in channels_last
+    memory format when the engine asks for it, Adam from the ``train`` section.
+    """
+    from weaksal.models import create_model
+
+    channels_last = bool(config.get("engine", {}).get("channels_last", False))
+    raw = create_model(spec, pretrained=config["model"].get("pretrained", "imagenet"))
+    if channels_last:
+        raw = raw.to(memory_format=torch.channels_last)
+    model, optimizer = trainer.setup(name, raw, build_optimizer(raw, config["train"]))
+    return raw, model, optimizer, channels_last
+
+
 def guarded_step(
     trainer, optimizer: torch.optim.Optimizer, parameters, loss: torch.Tensor, clip: float | None
 ) -> bool:

@@ -12,22 +12,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.engine.trainer import Trainer
 from weaksal.methods.common import (
-    build_optimizer,
     evaluate_model,
     guarded_step,
     headline,
     image_mask_batch,
     set_lr,
+    setup_network,
     split_samples,
 )
-from weaksal.models import create_model, save_model
+from weaksal.models import save_model
 
 
 def model_spec(config: dict[str, Any]) -> dict[str, Any]:
@@ -46,13 +45,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     trainer = Trainer(config, run_dir, resume)
     spec = model_spec(config)
     t, data = config["train"], config["data"]
-    channels_last = bool(config.get("engine", {}).get("channels_last", False))
-    model = create_model(spec, pretrained=config["model"].get("pretrained", "imagenet"))
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = build_optimizer(model, t)
-    raw_model = model
-    model, optimizer = trainer.setup("snet", model, optimizer)
+    raw_model, model, optimizer, channels_last = setup_network(trainer, config, spec, "snet")
 
     train_set = SaliencyDataset(
         split_samples(data["train"], data.get("train_split")), spec["input_size"]

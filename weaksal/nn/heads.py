@@ -50,3 +50,32 @@ class DilatedSumHead(nn.Module):
         for branch in self.branches[1:]:
             out = out + branch(x)
         return out
+
+
+class SubPixelUpsample(nn.Module):
+    """Sub-pixel convolution (Shi et al., CVPR 2016): 1x1 conv to ``C * f^2`` -> BN -> PixelShuffle(f).
+
+    Brings a feature map ``f`` times larger with ``out_channels`` channels
+    (LPS's per-block upsampling). Initialised ICNR-style: the ``f^2`` sub-pixel
+    filters of each output channel start equal, so the layer starts as a
+    nearest-neighbour upsampler of a 1x1 projection (no checkerboard). LPS's
+    code copied one filter to every channel, which also makes the ``C`` channels
+    equal; we keep them distinct.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, factor: int) -> None:
+        super().__init__()
+        if factor < 1:
+            raise ValueError(f"factor must be >= 1, got {factor}")
+        self.factor = factor
+        self.conv = nn.Conv2d(in_channels, out_channels * factor * factor, 1, bias=False)
+        self.bn = nn.BatchNorm2d(out_channels * factor * factor)
+        base = torch.empty(out_channels, in_channels, 1, 1)
+        nn.init.xavier_normal_(base)
+        with torch.no_grad():
+            # PixelShuffle reads channel c * f^2 + k as sub-pixel k of output channel c
+            self.conv.weight.copy_(base.repeat_interleave(factor * factor, dim=0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.bn(self.conv(x))
+        return nn.functional.pixel_shuffle(x, self.factor) if self.factor > 1 else x

@@ -1,0 +1,188 @@
+"""LPS: sub-pixel upsampling, anchors, the nearest-anchor classifier, iterative testing, promote."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from typer.testing import CliRunner
+
+from weaksal.cli import app
+from weaksal.methods.lps import flipped_prior
+from weaksal.methods.lps_networks import LPSNet, resize_prior
+from weaksal.models import create_model, save_model
+from weaksal.nn.heads import SubPixelUpsample
+from weaksal.promote import Promoter, promote_folder
+
+SPEC = {"architecture": "lps", "backbone": "efficientnet_lite0", "input_size": 64}
+
+
+def tiny_lps(region: str = "conv", seed: int = 0) -> LPSNet:
+    torch.manual_seed(seed)
+    model = create_model({**SPEC, "region": region, "embed_dim": 32}, pretrained="none")
+    for module in model.modules():  # non-trivial BN statistics
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    return model.eval()
+
+
+def test_subpixel_upsample_starts_as_nearest_neighbour():
+    torch.manual_seed(0)
+    layer = SubPixelUpsample(5, 3, 4).eval()
+    x = torch.randn(2, 5, 6, 7)
+    out = layer(x)
+    assert out.shape == (2, 3, 24, 28)
+    coarse = out[:, :, ::4, ::4]
+    assert torch.allclose(out, F.interpolate(coarse, scale_factor=4, mode="nearest"), atol=1e-6)
+    assert not torch.allclose(out[:, 0], out[:, 1])  # channels stay distinct
+
+
+@pytest.mark.parametrize("region", ["conv", "fc"])
+def test_anchors_are_per_image_so_a_batch_equals_single_images(region):
+    model = tiny_lps(region)
+    x, prior = torch.rand(3, 3, 64, 64), torch.rand(3, 1, 64, 64)
+    with torch.no_grad():
+        batch = model(x, prior)
+        single = torch.cat([model(x[i : i + 1], prior[i : i + 1]) for i in range(3)])
+        other = model(torch.cat([x[:1], torch.rand(2, 3, 64, 64)]), prior)
+    assert batch.shape == (3, 1, 64, 64)
+    assert torch.allclose(batch, single, atol=1e-4)
+    assert torch.allclose(other[0], batch[0], atol=1e-4)  # neighbours do not move image 0
+
+
+def test_classifier_is_the_softmax_over_minus_euclidean_distances():
+    model = tiny_lps()
+    x = torch.rand(2, 3, 64, 64)
+    mask = torch.zeros(2, 1, 64, 64)
+    mask[:, :, 16:48, 8:40] = 1.0
+    with torch.no_grad():
+        pixels, regions = model.embed(x)
+        anchors = model.anchors(regions, mask)
+        probability = torch.sigmoid(model.classify(pixels, anchors))
+    small = resize_prior(mask, tuple(regions.shape[-2:]))[:, 0]
+    for n in range(2):
+        features = regions[n].flatten(1).T  # (h*w, D)
+        weights = small[n].flatten()
+        expected_fg = (weights[:, None] * features).sum(0) / weights.sum()
+        expected_bg = ((1 - weights)[:, None] * features).sum(0) / (1 - weights).sum()
+        assert torch.allclose(anchors[n, 0], expected_fg, atol=1e-4)
+        assert torch.allclose(anchors[n, 1], expected_bg, atol=1e-4)
+        distances = torch.cdist(pixels[n].flatten(1).T, anchors[n])  # (h*w, 2)
+        expected = torch.softmax(-distances, dim=1)[:, 0].reshape(probability.shape[-2:])
+        assert torch.allclose(probability[n, 0], expected, atol=1e-4)
+
+
+def test_fc_region_embedding_maps_the_region_mean_of_the_5c_map():
+    model = tiny_lps("fc")
+    x, prior = torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        _, joint = model.embed(x)
+        anchors = model.anchors(joint, prior)
+        weights = resize_prior(prior, tuple(joint.shape[-2:]))[0, 0].flatten()
+        mean_fg = (joint[0].flatten(1) * weights).sum(1) / weights.sum()
+        assert joint.shape[1] == 5 * 64
+        assert torch.allclose(anchors[0, 0], model.region_embedding(mean_fg), atol=1e-4)
+
+
+def test_iterative_testing_follows_eq5():
+    model = tiny_lps()
+    x, prior = torch.rand(2, 3, 64, 64), torch.rand(2, 1, 64, 64)
+    history = []
+    result = model.promote(x, prior, 3, history=history)
+    assert len(history) == 4 and torch.equal(result, history[-1])
+    assert torch.allclose(history[0], resize_prior(prior, (32, 32)))
+    with torch.no_grad():
+        pixels, regions = model.embed(x)
+
+        def z(y):
+            return torch.sigmoid(model.classify(pixels, model.anchors(regions, y)))
+
+        y1 = z(history[0])  # Y(1) = Z(0): the prior is replaced
+        y2 = (y1 + z(y1)) / 2
+        y3 = (2 * y2 + z(y2)) / 3
+    for got, want in zip(history[1:], (y1, y2, y3), strict=True):
+        assert torch.allclose(got, want, atol=1e-5)
+    assert torch.equal(model.promote(x, prior, 0), history[0])
+
+
+def test_binary_regions_threshold_the_prior_and_fall_back_when_empty():
+    model = tiny_lps()
+    x = torch.rand(2, 3, 64, 64)
+    prior = torch.rand(2, 1, 64, 64) * 0.4  # nothing above 0.5
+    prior[0, :, 10:40, 10:40] = 0.9
+    binary = model.promote(x, prior, 1, regions="binary")
+    soft = model.promote(x, prior, 1, regions="soft")
+    thresholded = model.promote(x, (resize_prior(prior, (32, 32)) > 0.5).float(), 1)
+    assert torch.allclose(binary[0], thresholded[0], atol=1e-5)
+    assert torch.allclose(binary[1], soft[1], atol=1e-5)  # empty region: soft weights
+    assert (binary[0] - soft[0]).abs().max() > 1e-5  # the threshold changed the anchors
+
+
+def test_flipped_prior_flips_about_p_and_splits_across_ranks():
+    masks = torch.zeros(8, 1, 64, 64)
+    masks[:, :, :32] = 1.0
+    full = flipped_prior(masks, 0.05, torch.Generator().manual_seed(3))
+    assert abs((full != masks).float().mean().item() - 0.05) < 0.005
+    shares = [
+        flipped_prior(masks[r::2], 0.05, torch.Generator().manual_seed(3), r, 2) for r in range(2)
+    ]
+    assert torch.equal(shares[0], full[0::2]) and torch.equal(shares[1], full[1::2])
+    assert torch.equal(flipped_prior(masks, 0.0, torch.Generator()), masks)
+
+
+@pytest.fixture()
+def promote_setup(tmp_path):
+    rng = np.random.default_rng(0)
+    images, priors = tmp_path / "images", tmp_path / "priors"
+    images.mkdir()
+    priors.mkdir()
+    sizes = {"a": (50, 70), "b": (64, 64), "c": (90, 40), "d": (30, 30)}
+    for stem, (h, w) in sizes.items():
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(
+            images / f"{stem}.jpg"
+        )
+    Image.fromarray(rng.integers(0, 256, (20, 25), dtype=np.uint8)).save(priors / "a.png")
+    sixteen = (rng.random((64, 64)) * 65535).astype(np.uint16)
+    Image.fromarray(sixteen).save(priors / "b.png")  # 16-bit map
+    Image.fromarray(rng.integers(0, 256, (90, 40), dtype=np.uint8)).save(priors / "c.jpg")
+    model_file = tmp_path / "lps.safetensors"
+    model = tiny_lps()
+    save_model(model_file, model, {**SPEC, "region": "conv", "embed_dim": 32})
+    return images, priors, model_file, sizes
+
+
+def test_promote_folder_matches_by_stem_reports_missing_and_resumes(promote_setup, tmp_path):
+    images, priors, model_file, sizes = promote_setup
+    promoter = Promoter.from_file(model_file, iterations=2)
+    report = promote_folder(promoter, images, priors, tmp_path / "out", batch_size=2)
+    assert sorted(report.done) == ["a", "b", "c"] and report.missing_prior == ["d"]
+    for stem in report.done:
+        written = np.asarray(Image.open(tmp_path / "out" / f"{stem}.png"))
+        assert written.shape == sizes[stem] and written.dtype == np.uint8
+    from weaksal.data.imageio import read_image, read_mask
+
+    direct = promoter.maps([read_image(images / "b.jpg")], [read_mask(priors / "b.png")])[0]
+    written = np.asarray(Image.open(tmp_path / "out" / "b.png")).astype(np.float32) / 255
+    assert np.abs(direct - written).max() <= 1 / 255 + 1e-6
+    again = promote_folder(promoter, images, priors, tmp_path / "out")
+    assert sorted(again.kept) == ["a", "b", "c"] and not again.done
+
+
+def test_promote_cli(promote_setup, tmp_path):
+    images, priors, model_file, _ = promote_setup
+    result = CliRunner().invoke(
+        app,
+        [
+            "promote", "--model", str(model_file), "--images", str(images),
+            "--prior", str(priors), "--out", str(tmp_path / "cli"), "--iters", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 images have no prior map" in result.output and "3 written" in result.output
+    bad = CliRunner().invoke(
+        app, ["predict", "--model", str(model_file), "--images", str(images), "--out", "x"]
+    )
+    assert bad.exit_code == 2 and "weaksal promote" in bad.output

@@ -1,0 +1,129 @@
+"""Shipped models: lookup by name, shipping a run, the packaged WSS model, the demo."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import weaksal.pretrained as pretrained
+from weaksal.data import index_saliency, read_image, read_mask
+from weaksal.errors import WeaksalError
+from weaksal.inference import TorchRuntime, predict_images
+from weaksal.models import create_model, load_model, save_model
+from weaksal.paths import data_root
+
+SPEC = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}
+
+
+def tiny_run(folder):
+    torch.manual_seed(0)
+    model = create_model(SPEC, pretrained="none").eval()
+    folder.mkdir(parents=True)
+    save_model(folder / "final.safetensors", model, SPEC)
+    (folder / "config.yaml").write_text("method: wss\nseed: 0\n")
+    (folder / "eval.json").write_text(json.dumps({"benchmarks": {"ECSSD": {"mae": 0.2}}}))
+    (folder / "summary.json").write_text(json.dumps({"stage1": {"steps": 3}}))
+    for stage in ("stage1", "round1"):
+        (folder / stage).mkdir()
+        (folder / stage / "metrics.jsonl").write_text(json.dumps({"step": 1, "stage": stage}))
+    return model
+
+
+@pytest.fixture()
+def package_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "PACKAGE_DIR", tmp_path / "package")
+    monkeypatch.setitem(pretrained.PRETRAINED, "tiny", "a test model")
+    return tmp_path / "package"
+
+
+def test_ship_run_copies_half_model_logs_and_scores(tmp_path, package_dir):
+    model = tiny_run(tmp_path / "run")
+    target = pretrained.ship_run(tmp_path / "run", "tiny")
+    assert target == package_dir / "tiny"
+    assert sorted(p.name for p in (target / "logs").iterdir()) == ["round1.jsonl", "stage1.jsonl"]
+    assert json.loads((target / "eval.json").read_text())["benchmarks"]["ECSSD"]["mae"] == 0.2
+    shipped, spec = load_model(pretrained.resolve_model("tiny"))
+    assert spec == SPEC
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        full, half = model(x), shipped(x)
+    assert 0 < (full - half).abs().max() < 0.05 * full.abs().max()  # rounded, not changed
+    assert pretrained.model_card("tiny")["config"]["method"] == "wss"
+    assert not list(package_dir.glob(".*partial"))
+
+
+def test_ship_run_refuses_an_unfinished_run_and_keeps_the_old_model(tmp_path, package_dir):
+    tiny_run(tmp_path / "run")
+    pretrained.ship_run(tmp_path / "run", "tiny")
+    (tmp_path / "run" / "eval.json").unlink()
+    with pytest.raises(WeaksalError, match="eval.json.*weaksal train"):
+        pretrained.ship_run(tmp_path / "run", "tiny")
+    assert (package_dir / "tiny" / "eval.json").is_file()
+
+
+def test_resolve_model_names_and_paths(tmp_path):
+    assert pretrained.resolve_model("wss") == pretrained.PACKAGE_DIR / "wss" / "model.safetensors"
+    with pytest.raises(WeaksalError, match="unknown shipped model 'nope'.*wss"):
+        pretrained.resolve_model("nope")
+    with pytest.raises(WeaksalError, match="missing.safetensors: no such model file"):
+        pretrained.resolve_model(tmp_path / "missing.safetensors")
+    existing = tmp_path / "m.onnx"
+    existing.write_bytes(b"x")
+    assert pretrained.resolve_model(existing) == existing
+
+
+def test_shipped_wss_model_is_complete_and_small():
+    folder = pretrained.pretrained_dir("wss")
+    assert (folder / "model.safetensors").stat().st_size <= pretrained.MAX_SHIPPED_BYTES
+    card = pretrained.model_card("wss")
+    assert card["config"]["method"] == "wss"
+    assert set(card["eval"]["benchmarks"]) == {"ECSSD", "SOD"}
+    assert {"labels1", "labels2"} <= set(card["summary"])
+    logs = sorted(p.stem for p in (folder / "logs").glob("*.jsonl"))
+    assert logs == ["round1", "round2", "stage1"]
+    last = json.loads((folder / "logs" / "round2.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == card["config"]["stage2"]["steps"]
+    _, spec = load_model(folder / "model.safetensors")
+    assert spec["architecture"] == "wss" and spec["backbone"] == "efficientnet_lite0"
+
+
+@pytest.mark.data
+def test_shipped_wss_model_finds_ecssd_objects():
+    """On 10 ECSSD images the shipped maps separate object from background."""
+    root = data_root() / "ECSSD"
+    if not root.is_dir():
+        pytest.skip(f"ECSSD not found under {data_root()} (set WEAKSAL_DATA)")
+    model, spec = load_model(pretrained.resolve_model("wss"))
+    runtime = TorchRuntime(model)
+    inside, outside = [], []
+    for sample in list(index_saliency(root))[:10]:
+        saliency = predict_images(runtime, [read_image(sample.image)], spec["input_size"])[0]
+        mask = read_mask(sample.mask) > 127
+        inside.append(saliency[mask].mean())
+        outside.append(saliency[~mask].mean())
+    assert np.mean(inside) > 0.6 and np.mean(outside) < 0.3
+
+
+def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
+    from weaksal.demo import PHOTOS, TILE, run_demo
+
+    results = run_demo(tmp_path, count=2)
+    figure = np.asarray(Image.open(tmp_path / "figure.png"))
+    assert figure.shape == (32 + TILE * len(PHOTOS), 3 * TILE, 3)
+    for detector in ("mr", "wss"):
+        maps = sorted(p.stem for p in (tmp_path / "maps" / detector).glob("*.png"))
+        assert maps == sorted(PHOTOS)
+    # the cat fills chelsea's centre: both detectors rate the centre above the corners
+    saliency = np.asarray(Image.open(tmp_path / "maps" / "wss" / "chelsea.png"), np.float32)
+    h, w = saliency.shape
+    assert (
+        saliency[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].mean()
+        > saliency[: h // 6, : w // 6].mean() + 50
+    )
+    if results["scores"]:
+        assert results["scores"]["WSS"]["images"] == 2
+        assert 0 <= results["scores"]["MR"]["mae"] <= 1

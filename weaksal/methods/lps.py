@@ -1,0 +1,188 @@
+"""LPS (Zeng et al., CVPR 2018): learning to promote any detector's saliency maps.
+
+LPS is defined with pixel supervision: the anchor network trains on the
+ground-truth masks of the training split (the prior that makes its anchors is
+the mask with each pixel flipped with probability ``p``, Alg. 1), and at test
+time promotes the maps of any detector, none of which it needs at training.
+
+Pipeline stages (cached, resumable): ``val_priors`` writes the maps of a
+classical detector (MR by default) for the held-out ``val`` split, and
+``train`` fits the network, choosing the best checkpoint by promoting those
+val priors, the network's real use, never a benchmark.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from weaksal.batch import Job, run_batch
+from weaksal.data.atomic import write_json
+from weaksal.data.datasets import SaliencyDataset
+from weaksal.data.imageio import read_image, read_mask
+from weaksal.data.layouts import Sample
+from weaksal.engine.config import write_run_files
+from weaksal.engine.stages import Stage, run_pipeline
+from weaksal.engine.trainer import Trainer
+from weaksal.errors import WeaksalError
+from weaksal.methods.common import (
+    flip_generator,
+    guarded_step,
+    headline,
+    image_mask_batch,
+    set_lr,
+    setup_network,
+    split_samples,
+)
+from weaksal.metrics.evaluator import SaliencyEvaluator
+from weaksal.models import save_model
+from weaksal.promote import Promoter
+from weaksal.refine.jobs import detect_file
+
+
+def model_spec(config: dict[str, Any]) -> dict[str, Any]:
+    m = config["model"]
+    return {
+        "architecture": "lps",
+        "backbone": m["backbone"],
+        "input_size": int(m["input_size"]),
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        "output_stride": int(m.get("output_stride", 8)),
+        "channels": int(m.get("channels", 64)),
+        "embed_dim": int(m.get("embed_dim", 512)),
+        "region": m.get("region", "conv"),
+        "embed_stride": int(m.get("embed_stride", 2)),
+        "method": "lps",
+    }
+
+
+def flipped_prior(
+    masks: torch.Tensor, p: float, generator: torch.Generator, rank: int = 0, world_size: int = 1
+) -> torch.Tensor:
+    """Alg. 1, line 3: the binary mask with each pixel flipped with probability ``p``.
+
+    The noise is drawn for the whole global batch and this rank takes its
+    share, so data-parallel training flips exactly the pixels one process would.
+    """
+    local = masks.shape[0]
+    noise = torch.rand((local * world_size, *masks.shape[1:]), generator=generator) < p
+    flips = noise[rank::world_size].to(masks.device)
+    return ((masks > 0.5) ^ flips).float()
+
+
+def score_promotion(
+    promoter: Promoter, samples: Sequence[Sample], priors: Path, batch_size: int = 8
+) -> dict[str, Any]:
+    """Promote ``priors/<stem>.png`` of every sample and score against its mask."""
+    evaluator = SaliencyEvaluator()
+    for start in range(0, len(samples), batch_size):
+        chunk = samples[start : start + batch_size]
+        maps = promoter.maps(
+            [read_image(s.image) for s in chunk],
+            [read_mask(priors / f"{s.stem}.png") for s in chunk],
+        )
+        for sample, saliency in zip(chunk, maps, strict=True):
+            evaluator.step(
+                np.round(saliency * 255).astype(np.uint8), read_mask(sample.mask), sample.stem
+            )
+    return evaluator.results()
+
+
+def write_detector_maps(
+    detector: str, samples: Sequence[Sample], folder: Path, workers: int
+) -> dict[str, Any]:
+    """Maps of a classical detector for ``samples`` (kept when already there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jobs = [Job(s.stem, folder / f"{s.stem}.png", (detector, s.image)) for s in samples]
+    report = run_batch(detect_file, jobs, workers)
+    if report.failed:
+        name, message = report.failed[0]
+        raise WeaksalError(f"{len(report.failed)} {detector} maps failed, first {name}: {message}")
+    return {"detector": detector, "maps": len(jobs)}
+
+
+def train_network(
+    config: dict[str, Any], folder: Path, val_priors: Path | None, resume: bool
+) -> dict[str, Any]:
+    """Alg. 1: anchors from the flipped mask, log-likelihood of the mask (Eq. 4)."""
+    t, data, v = config["train"], config["data"], config.get("validation", {})
+    spec = model_spec(config)
+    trainer = Trainer(config, folder, resume)
+    raw, model, optimizer, channels_last = setup_network(trainer, config, spec, "lps")
+    train_set = SaliencyDataset(
+        split_samples(data["train"], data.get("train_split")), spec["input_size"]
+    )
+    val_samples = split_samples(data["train"], data["val_split"]) if val_priors else []
+    limit = int(v.get("limit", 0))
+    val_samples = val_samples[:limit] if limit else val_samples
+    bf16 = "bf16" in str(config.get("engine", {}).get("precision", ""))
+
+    def validate() -> dict[str, float]:
+        promoter = Promoter(
+            raw, spec["input_size"], int(v.get("iterations", 1)), device=trainer.device, bf16=bf16
+        )
+        results = headline(score_promotion(promoter, val_samples, val_priors))
+        raw.train()
+        return results
+
+    def save_best(step: int) -> None:
+        save_model(folder / "best.safetensors", raw, spec)
+
+    steps, flip_p = int(t["steps"]), float(t.get("flip_probability", 0.05))
+    batches = trainer.loader(train_set, int(t["batch_size"]), steps)
+    rank, world = trainer.fabric.global_rank, trainer.fabric.world_size
+    for step, batch in zip(
+        trainer.steps(steps, validate if val_samples else None, "maxf", save_best),
+        batches,
+        strict=False,
+    ):
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+        images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
+        noise = flip_generator(trainer.seed + 1, step)  # independent of the image flips
+        prior = flipped_prior(masks, flip_p, noise, rank, world)
+        logits = model(images, prior).float()
+        loss = F.binary_cross_entropy_with_logits(logits, masks)
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
+        trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
+    if trainer.is_writer:
+        save_model(folder / "final.safetensors", raw, spec)
+    return {"steps": steps, "best": trainer.best}
+
+
+def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    if int(os.environ.get("RANK", 0)) == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_run_files(run_dir, config, int(config.get("seed", 0)))
+    data, v = config["data"], config.get("validation", {})
+    stages = []
+    val_priors = None
+    if data.get("val_split"):
+        val_priors = run_dir / "val_priors" / "maps"
+        samples = split_samples(data["train"], data["val_split"])
+        limit = int(v.get("limit", 0))
+        samples = samples[:limit] if limit else samples
+        stages.append(
+            Stage(
+                "val_priors",
+                lambda folder: write_detector_maps(
+                    v.get("prior", "mr"), samples, folder / "maps", int(v.get("workers", 2))
+                ),
+            )
+        )
+    stages.append(Stage("train", lambda folder: train_network(config, folder, val_priors, resume)))
+    summaries = run_pipeline(run_dir, stages)
+    best = run_dir / "train" / "best.safetensors"
+    shutil.copyfile(
+        best if best.exists() else run_dir / "train" / "final.safetensors",
+        run_dir / "final.safetensors",
+    )
+    write_json(run_dir / "summary.json", summaries)
+    return summaries
