@@ -76,19 +76,28 @@ def test_resolve_model_names_and_paths(tmp_path):
     assert pretrained.resolve_model(existing) == existing
 
 
-def test_shipped_wss_model_is_complete_and_small():
-    folder = pretrained.pretrained_dir("wss")
+LAST_STEPS = {"wss": ("round2", ("stage2", "steps")), "lps": ("train", ("train", "steps"))}
+
+
+@pytest.mark.parametrize("name", sorted(pretrained.PRETRAINED))
+def test_shipped_models_are_complete_and_small(name):
+    folder = pretrained.pretrained_dir(name)
     assert (folder / "model.safetensors").stat().st_size <= pretrained.MAX_SHIPPED_BYTES
+    card = pretrained.model_card(name)
+    _, spec = load_model(folder / "model.safetensors")
+    assert card["config"]["method"] == spec["method"] == name
+    assert spec["backbone"] == card["config"]["model"]["backbone"]
+    log, (section, key) = LAST_STEPS[name]
+    last = json.loads((folder / "logs" / f"{log}.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == card["config"][section][key]  # the log of the whole run
+
+
+def test_shipped_wss_model_card():
     card = pretrained.model_card("wss")
-    assert card["config"]["method"] == "wss"
     assert set(card["eval"]["benchmarks"]) == {"ECSSD", "SOD"}
     assert {"labels1", "labels2"} <= set(card["summary"])
-    logs = sorted(p.stem for p in (folder / "logs").glob("*.jsonl"))
+    logs = sorted(p.stem for p in (pretrained.pretrained_dir("wss") / "logs").glob("*.jsonl"))
     assert logs == ["round1", "round2", "stage1"]
-    last = json.loads((folder / "logs" / "round2.jsonl").read_text().splitlines()[-1])
-    assert last["step"] == card["config"]["stage2"]["steps"]
-    _, spec = load_model(folder / "model.safetensors")
-    assert spec["architecture"] == "wss" and spec["backbone"] == "efficientnet_lite0"
 
 
 @pytest.mark.data
