@@ -136,3 +136,24 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
     if results["scores"]:
         assert results["scores"]["WSS"]["images"] == 2
         assert 0 <= results["scores"]["MR"]["mae"] <= 1
+
+
+@pytest.mark.data
+def test_shipped_lps_model_promotes_mr_maps_on_ecssd():
+    """On 10 ECSSD images the shipped promoter lowers MR's mean absolute error by 30%."""
+    from weaksal.classic import get_detector
+    from weaksal.promote import Promoter
+
+    root = data_root() / "ECSSD"
+    if not root.is_dir():
+        pytest.skip(f"ECSSD not found under {data_root()} (set WEAKSAL_DATA)")
+    promoter = Promoter.from_file("lps", iterations=3)
+    mr = get_detector("mr")
+    before, after = [], []
+    for sample in list(index_saliency(root))[:10]:
+        image, mask = read_image(sample.image), read_mask(sample.mask) > 127
+        prior = mr(image)
+        promoted = promoter.maps([image], [prior])[0]
+        before.append(np.abs(prior / 255.0 - mask).mean())
+        after.append(np.abs(promoted - mask).mean())
+    assert np.mean(after) < 0.7 * np.mean(before)

@@ -22,6 +22,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: name -> what it is; the first is the default of ``weaksal predict``
 PRETRAINED: dict[str, str] = {
     "wss": "WSS (Wang et al., CVPR 2017) trained from DUTS-TR-50 image tags only, EfficientNet-Lite0",
+    "lps": "LPS (Zeng et al., CVPR 2018) promoter, DUTS-TR-50 pixel masks, EfficientNet-Lite0",
 }
 DEFAULT_MODEL = "wss"
 MAX_SHIPPED_BYTES = 25 * 1024 * 1024
