@@ -27,11 +27,11 @@ from weaksal.data.imageio import read_image, read_mask
 from weaksal.inference import TorchRuntime
 from weaksal.methods import wss
 from weaksal.methods.common import dataset_path
-from weaksal.methods.lps import write_detector_maps
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model
 from weaksal.pretrained import resolve_model
 from weaksal.promote import Promoter, promote_folder
+from weaksal.refine.jobs import write_detector_maps
 
 SETS = ("ECSSD", "SOD")
 CLASSIC = {"MR": "mr", "MB+": "mbplus", "RBD": "rbd", "FT": "ft"}

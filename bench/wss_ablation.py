@@ -26,7 +26,7 @@ from weaksal.inference import TorchRuntime
 from weaksal.methods import wss
 from weaksal.methods.common import dataset_path
 from weaksal.models import load_model
-from weaksal.refine.jobs import detect_file
+from weaksal.refine.jobs import write_detector_maps
 
 SETS = ("ECSSD", "SOD")
 
@@ -49,15 +49,6 @@ def refined_maps(
     run_batch(wss.refine_label_file, jobs, workers)
 
 
-def classic_maps(folder: Path, name: str, workers: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    jobs = [
-        Job(s.stem, folder / f"{s.stem}.png", ("mr", s.image))
-        for s in open_dataset(dataset_path(name))
-    ]
-    run_batch(detect_file, jobs, workers)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True)
@@ -71,7 +62,8 @@ def main() -> None:
     device = torch.device("cpu")
     rows: dict[str, Path] = {}
     for name in SETS:
-        classic_maps(out / "MR" / name, name, args.workers)
+        samples = open_dataset(dataset_path(name)).samples
+        write_detector_maps("mr", samples, out / "MR" / name, args.workers)
     rows["MR"] = out / "MR"
     if args.reference:
         runtime = TorchRuntime(load_model(args.reference)[0])

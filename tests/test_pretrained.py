@@ -14,7 +14,6 @@ from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.errors import WeaksalError
 from weaksal.inference import TorchRuntime, predict_images
 from weaksal.models import create_model, load_model, save_model
-from weaksal.paths import data_root
 
 SPEC = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}
 
@@ -101,11 +100,9 @@ def test_shipped_wss_model_card():
 
 
 @pytest.mark.data
-def test_shipped_wss_model_finds_ecssd_objects():
+def test_shipped_wss_model_finds_ecssd_objects(real_data):
     """On 10 ECSSD images the shipped maps separate object from background."""
-    root = data_root() / "ECSSD"
-    if not root.is_dir():
-        pytest.skip(f"ECSSD not found under {data_root()} (set WEAKSAL_DATA)")
+    root = real_data / "ECSSD"
     model, spec = load_model(pretrained.resolve_model("wss"))
     runtime = TorchRuntime(model)
     inside, outside = [], []
@@ -139,14 +136,12 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
 
 
 @pytest.mark.data
-def test_shipped_lps_model_promotes_mr_maps_on_ecssd():
+def test_shipped_lps_model_promotes_mr_maps_on_ecssd(real_data):
     """On 10 ECSSD images the shipped promoter lowers MR's mean absolute error by 30%."""
     from weaksal.classic import get_detector
     from weaksal.promote import Promoter
 
-    root = data_root() / "ECSSD"
-    if not root.is_dir():
-        pytest.skip(f"ECSSD not found under {data_root()} (set WEAKSAL_DATA)")
+    root = real_data / "ECSSD"
     promoter = Promoter.from_file("lps", iterations=3)
     mr = get_detector("mr")
     before, after = [], []

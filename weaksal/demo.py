@@ -73,7 +73,8 @@ def run_demo(out: Path, model: str = "wss", count: int = 20) -> dict:
 
     detectors = {"MR": mr, model.upper(): learned}
     rows = [header(["image", *detectors])]
-    for name, image in bundled_photos():
+    photos = bundled_photos()
+    for name, image in photos:
         tiles = [tile(image)]
         for label, detect in detectors.items():
             saliency = detect(image)
@@ -92,4 +93,4 @@ def run_demo(out: Path, model: str = "wss", count: int = 20) -> dict:
                     detect(read_image(sample.image)), read_mask(sample.mask), sample.stem
                 )
             scores[label] = evaluator.results()
-    return {"photos": [name for name, _ in bundled_photos()], "scores": scores, "source": str(root)}
+    return {"photos": [name for name, _ in photos], "scores": scores, "source": str(root)}

@@ -7,7 +7,6 @@ import pytest
 from weaksal.data.annotations import read_coco_captions
 from weaksal.data.vocabulary import SPECIAL, Vocabulary, tokenize
 from weaksal.errors import CorruptFileError
-from weaksal.paths import data_root
 
 CAPTIONS = [
     "A dog runs on the grass.",
@@ -47,11 +46,9 @@ def test_json_round_trip_and_bad_file(tmp_path):
 
 
 @pytest.mark.data
-def test_coco_mini_vocabulary():
-    annotations = data_root() / "COCO-MINI" / "annotations"
-    files = sorted(annotations.glob("captions_*.json")) if annotations.is_dir() else []
-    if not files:
-        pytest.skip(f"COCO-MINI captions not found under {data_root()} (set WEAKSAL_DATA)")
+def test_coco_mini_vocabulary(real_data):
+    files = sorted((real_data / "COCO-MINI" / "annotations").glob("captions_*.json"))
+    assert files, "the shared data has COCO-MINI caption files"
     captions = [c for f in files for cs in read_coco_captions(f).values() for c in cs]
     vocabulary = Vocabulary.build(captions, min_count=4)
     assert len(captions) >= 5 * 150

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from weaksal.batch import Job, run_batch
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.imageio import read_image, read_mask
@@ -31,7 +30,6 @@ from weaksal.data.layouts import Sample
 from weaksal.engine.config import write_run_files
 from weaksal.engine.stages import Stage, run_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.errors import WeaksalError
 from weaksal.methods.common import (
     flip_generator,
     guarded_step,
@@ -44,7 +42,7 @@ from weaksal.methods.common import (
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import save_model
 from weaksal.promote import Promoter
-from weaksal.refine.jobs import detect_file
+from weaksal.refine.jobs import write_detector_maps
 
 
 def model_spec(config: dict[str, Any]) -> dict[str, Any]:
@@ -95,17 +93,13 @@ def score_promotion(
     return evaluator.results()
 
 
-def write_detector_maps(
-    detector: str, samples: Sequence[Sample], folder: Path, workers: int
-) -> dict[str, Any]:
-    """Maps of a classical detector for ``samples`` (kept when already there)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    jobs = [Job(s.stem, folder / f"{s.stem}.png", (detector, s.image)) for s in samples]
-    report = run_batch(detect_file, jobs, workers)
-    if report.failed:
-        name, message = report.failed[0]
-        raise WeaksalError(f"{len(report.failed)} {detector} maps failed, first {name}: {message}")
-    return {"detector": detector, "maps": len(jobs)}
+def val_subset(config: dict[str, Any]) -> list[Sample]:
+    """The held-out images whose promoted priors choose the checkpoint (none without a split)."""
+    data, limit = config["data"], int(config.get("validation", {}).get("limit", 0))
+    if not data.get("val_split"):
+        return []
+    samples = split_samples(data["train"], data["val_split"])
+    return samples[:limit] if limit else samples
 
 
 def train_network(
@@ -119,9 +113,7 @@ def train_network(
     train_set = SaliencyDataset(
         split_samples(data["train"], data.get("train_split")), spec["input_size"]
     )
-    val_samples = split_samples(data["train"], data["val_split"]) if val_priors else []
-    limit = int(v.get("limit", 0))
-    val_samples = val_samples[:limit] if limit else val_samples
+    val_samples = val_subset(config) if val_priors else []
     bf16 = "bf16" in str(config.get("engine", {}).get("precision", ""))
 
     def validate() -> dict[str, float]:
@@ -145,7 +137,7 @@ def train_network(
     ):
         lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
         images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
-        noise = flip_generator(trainer.seed + 1, step)  # independent of the image flips
+        noise = flip_generator(trainer.seed + 1, step)  # another stream than the image flips
         prior = flipped_prior(masks, flip_p, noise, rank, world)
         logits = model(images, prior).float()
         loss = F.binary_cross_entropy_with_logits(logits, masks)
@@ -161,14 +153,12 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     if int(os.environ.get("RANK", 0)) == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_files(run_dir, config, int(config.get("seed", 0)))
-    data, v = config["data"], config.get("validation", {})
+    v = config.get("validation", {})
     stages = []
     val_priors = None
-    if data.get("val_split"):
+    samples = val_subset(config)
+    if samples:
         val_priors = run_dir / "val_priors" / "maps"
-        samples = split_samples(data["train"], data["val_split"])
-        limit = int(v.get("limit", 0))
-        samples = samples[:limit] if limit else samples
         stages.append(
             Stage(
                 "val_priors",
