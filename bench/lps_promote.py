@@ -25,7 +25,7 @@ from weaksal.data.atomic import write_json
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.inference import TorchRuntime
-from weaksal.methods import wss
+from weaksal.methods import pseudo_labels
 from weaksal.methods.common import dataset_path
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model
@@ -52,7 +52,7 @@ def prior_folders(out: Path, reference: Path | None, workers: int) -> dict[str, 
         model, spec = load_model(model_file)
         for name in SETS:
             samples = open_dataset(dataset_path(name)).samples
-            wss.write_coarse_maps(
+            pseudo_labels.write_coarse_maps(
                 TorchRuntime(model), spec["input_size"], samples, out / key / name
             )
         folders[label] = out / key

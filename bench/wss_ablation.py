@@ -23,7 +23,7 @@ from weaksal.batch import Job, run_batch
 from weaksal.data.discover import open_dataset
 from weaksal.engine.config import load_config
 from weaksal.inference import TorchRuntime
-from weaksal.methods import wss
+from weaksal.methods import pseudo_labels, wss
 from weaksal.methods.common import dataset_path
 from weaksal.models import load_model
 from weaksal.refine.jobs import write_detector_maps
@@ -32,7 +32,7 @@ SETS = ("ECSSD", "SOD")
 
 
 def network_maps(runtime, size: int, folder: Path, name: str) -> None:
-    wss.write_coarse_maps(runtime, size, open_dataset(dataset_path(name)).samples, folder)
+    pseudo_labels.write_coarse_maps(runtime, size, open_dataset(dataset_path(name)).samples, folder)
 
 
 def refined_maps(
@@ -46,7 +46,7 @@ def refined_maps(
         )
         for s in samples
     ]
-    run_batch(wss.refine_label_file, jobs, workers)
+    run_batch(pseudo_labels.refine_label_file, jobs, workers)
 
 
 def main() -> None:

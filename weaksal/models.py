@@ -86,11 +86,32 @@ def _build_lps(spec: dict[str, Any], pretrained: str) -> nn.Module:
     )
 
 
+def _build_mws_cnet(spec: dict[str, Any], pretrained: str) -> nn.Module:
+    from weaksal.methods.mws_networks import CNet
+
+    return CNet(
+        _encoder(spec, pretrained, 16), len(spec["classes"]), int(spec.get("feature_dim") or 512)
+    )
+
+
+def _build_mws_pnet(spec: dict[str, Any], pretrained: str) -> nn.Module:
+    from weaksal.methods.mws_networks import PNet
+
+    return PNet(
+        _encoder(spec, pretrained, 16),
+        len(spec["vocabulary"]),
+        int(spec.get("feature_dim") or 512),
+        int(spec.get("hidden") or 512),
+    )
+
+
 ARCHITECTURES: dict[str, Callable[[dict[str, Any], str], nn.Module]] = {
     "snet": _build_snet,  # MWS's SNet, also the fully-supervised reference
     "wss": _build_wss,  # WSS's stage-2 saliency FCN
     "wss_classifier": _build_wss_classifier,  # WSS's stage-1 image-level network
     "lps": _build_lps,  # LPS: image + prior map -> promoted map (weaksal promote)
+    "mws_cnet": _build_mws_cnet,  # MWS's CNet (tags); its attention map is a saliency map
+    "mws_pnet": _build_mws_pnet,  # MWS's PNet (captions, `weaksal caption`); likewise
 }
 
 

@@ -13,6 +13,7 @@ METHODS = {
     "reference": "weaksal.methods.reference",
     "wss": "weaksal.methods.wss",
     "lps": "weaksal.methods.lps",
+    "mws": "weaksal.methods.mws",
 }
 
 

@@ -129,6 +129,32 @@ def image_mask_batch(
     return images, masks
 
 
+def fit_pseudo_labels(
+    trainer, model, raw, optimizer, dataset, settings: Mapping[str, Any], channels_last: bool
+) -> None:
+    """Self-training loop: a saliency network fits (pseudo-)labels with the bootstrapping loss.
+
+    ``settings``: steps, batch_size, lr, schedule, delta, hard, flip, grad_clip.
+    """
+    from weaksal.nn.losses import bootstrapping_loss
+
+    steps = int(settings["steps"])
+    batches = trainer.loader(dataset, int(settings["batch_size"]), steps)
+    for step, batch in zip(trainer.steps(steps), batches, strict=False):
+        lr = set_lr(optimizer, float(settings["lr"]), step, steps, settings.get("schedule", "poly"))
+        images, labels = image_mask_batch(
+            trainer, batch, step, settings.get("flip", True), channels_last
+        )
+        logits = model(images).float()
+        loss = bootstrapping_loss(
+            logits, labels, float(settings["delta"]), bool(settings.get("hard", True))
+        )
+        stepped = guarded_step(
+            trainer, optimizer, raw.parameters(), loss, settings.get("grad_clip")
+        )
+        trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
+
+
 def poly_lr(base: float, step: int, total: int, power: float = 0.9) -> float:
     return base * (1.0 - step / total) ** power
 

@@ -26,29 +26,26 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from weaksal.backbones import create_backbone
-from weaksal.batch import Job, run_batch
-from weaksal.data.atomic import write_json, write_png
+from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
-from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
 from weaksal.engine.config import write_run_files
 from weaksal.engine.stages import Stage, run_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.inference import predict_images
 from weaksal.methods.common import (
     build_optimizer,
+    fit_pseudo_labels,
     flip_generator,
     guarded_step,
-    image_mask_batch,
     prepare_images,
     random_hflip,
     set_lr,
     split_samples,
 )
+from weaksal.methods.pseudo_labels import make_labels
 from weaksal.methods.wss_networks import WSSClassifier, WSSSaliencyNet
-from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import save_model
-from weaksal.nn.losses import bootstrapping_loss, multilabel_loss
+from weaksal.nn.losses import multilabel_loss
 
 
 # -- data ---------------------------------------------------------------------
@@ -200,91 +197,6 @@ class ForegroundRuntime:
         return logits.cpu().numpy()
 
 
-def write_coarse_maps(
-    runtime, size: int, samples: list[Sample], folder: Path, batch_size: int = 16
-) -> None:
-    """``folder/<stem>.png``: the network's map at each image's size; existing files are kept."""
-    folder.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in samples if not (folder / f"{s.stem}.png").exists()]
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        maps = predict_images(runtime, [read_image(s.image) for s in chunk], size)
-        for sample, saliency in zip(chunk, maps, strict=True):
-            write_png(folder / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
-
-
-def refine_label_file(
-    method: str, threshold: float, image_path: Path, coarse_path: Path, output: Path
-) -> None:
-    """One pseudo-label: ``itercrf`` (WSS), ``densecrf`` (plain dense CRF, the ablation) or ``threshold``."""
-    image, coarse = read_image(image_path), read_mask(coarse_path)
-    if method == "itercrf":
-        from weaksal.refine.iterative_crf import iterative_crf
-
-        label = iterative_crf(image, coarse, threshold=threshold)
-    elif method == "densecrf":
-        from weaksal.refine.dense_crf import refine_saliency
-
-        label = ((refine_saliency(image, coarse, "mws") > 127) * 255).astype(np.uint8)
-    elif method == "threshold":
-        label = ((coarse > threshold * 255) * 255).astype(np.uint8)
-    else:
-        raise ValueError(f"unknown pseudo-label refinement {method!r}")
-    write_png(output, label)
-
-
-def label_quality(samples: list[Sample], folder: Path) -> dict[str, float]:
-    """Pseudo-labels vs the training masks: reported, never used for training or selection."""
-    evaluator = SaliencyEvaluator(maxf="mean", structure=False)
-    for sample in samples:
-        if sample.mask is not None and (folder / f"{sample.stem}.png").exists():
-            evaluator.step(
-                read_mask(folder / f"{sample.stem}.png"), read_mask(sample.mask), sample.stem
-            )
-    if not len(evaluator):
-        return {}
-    results = evaluator.results()
-    return {
-        "images": results["images"],
-        "mae": results["mae"],
-        "fmeasure_binary": results["fmeasure"]["binary"],
-        "iou_binary": results["iou"]["binary"],
-    }
-
-
-def make_labels(
-    runtime,
-    size: int,
-    samples: list[Sample],
-    folder: Path,
-    method: str,
-    threshold: float,
-    workers: int,
-) -> dict[str, Any]:
-    write_coarse_maps(runtime, size, samples, folder / "coarse")
-    jobs = [
-        Job(
-            s.stem,
-            folder / "labels" / f"{s.stem}.png",
-            (method, threshold, s.image, folder / "coarse" / f"{s.stem}.png"),
-        )
-        for s in samples
-    ]
-    (folder / "labels").mkdir(parents=True, exist_ok=True)
-    report = run_batch(refine_label_file, jobs, workers)
-    if report.failed:
-        from weaksal.errors import WeaksalError
-
-        name, message = report.failed[0]
-        raise WeaksalError(f"{len(report.failed)} pseudo-labels failed, first {name}: {message}")
-    quality = {
-        "coarse": label_quality(samples, folder / "coarse"),
-        "labels": label_quality(samples, folder / "labels"),
-    }
-    write_json(folder / "quality.json", quality)
-    return {"labels": len(jobs), "quality": quality}
-
-
 # -- stage 2 ------------------------------------------------------------------
 def train_stage2(
     config: dict[str, Any],
@@ -320,15 +232,9 @@ def train_stage2(
         for s in split_samples(data["train"], data.get("train_split"))
     ]
     size = int(m["input_size"])
-    steps = int(t["steps"])
-    batches = trainer.loader(SaliencyDataset(samples, size), int(t["batch_size"]), steps)
-    for step, batch in zip(trainer.steps(steps), batches, strict=False):
-        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
-        images, labels = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
-        logits = model(images).float()
-        loss = bootstrapping_loss(logits, labels, float(t["delta"]), bool(t.get("hard", True)))
-        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
-        trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
+    fit_pseudo_labels(
+        trainer, model, raw, optimizer, SaliencyDataset(samples, size), t, channels_last
+    )
     spec = {
         "architecture": "wss",
         "backbone": m["backbone"],
@@ -338,7 +244,7 @@ def train_stage2(
     }
     if trainer.is_writer:
         save_model(folder / "fcn.safetensors", raw, spec)
-    return {"steps": steps}
+    return {"steps": int(t["steps"])}
 
 
 # -- the pipeline -------------------------------------------------------------

@@ -1,0 +1,497 @@
+"""MWS (Zeng et al., CVPR 2019): saliency from tags, captions and unlabelled images.
+
+The pipeline, one cached stage each (``weaksal.engine.stages``)::
+
+    init        CNet on tags (L_c), PNet on captions (L_p), each alone
+                (the paper's Cls / Cap / Avg rows; the code's train_clssal/capsal)
+    transfer    both, from init, + attention transfer L_at        (row "+AT")
+    coherence   both, from init, + L_at + attention coherence L_ac
+                on unlabelled images                               (row "+AC")
+    labels      mean of the two maps -> dense CRF (preset ``mws``) -> binary
+    snet        SNet (stride 8) on the labels, bootstrapping loss  (row "Sal")
+
+Sources plug in: without captions there is no PNet (and no transfer), without
+tags no CNet, without unlabelled images no coherence stage; the labels come
+from the last attention stage that ran. Losses sum over the positions of the
+stride-16 maps and average over images, as the paper's Eq. 5-9 write them:
+the regulariser ``beta * sum -log(1 - s)``, ``L_at`` (the other network's
+map, binarised at 2x its mean as the code or at 0.5 as the paper) and
+``L_ac`` (seeds in both maps -> manifold ranking on SLIC regions -> binary
+mask, pooled to the map grid). Training never reads a training mask; the
+labels stage reports their quality against them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import Dataset
+
+from weaksal.data.atomic import write_json
+from weaksal.data.datasets import SaliencyDataset, image_tensor
+from weaksal.data.discover import open_dataset
+from weaksal.data.imageio import read_image
+from weaksal.data.layouts import Sample
+from weaksal.data.vocabulary import Vocabulary
+from weaksal.engine.config import write_run_files
+from weaksal.engine.stages import Stage, run_pipeline
+from weaksal.engine.trainer import Trainer
+from weaksal.errors import LayoutError, WeaksalError
+from weaksal.methods.common import (
+    build_optimizer,
+    dataset_path,
+    fit_pseudo_labels,
+    flip_generator,
+    guarded_step,
+    prepare_images,
+    random_hflip,
+    set_lr,
+)
+from weaksal.methods.pseudo_labels import make_labels
+from weaksal.methods.wss import TaggedImages, tag_classes
+from weaksal.models import create_model, load_model, save_model
+from weaksal.nn.losses import multilabel_loss
+from weaksal.refine.manifold_ranking import mr_refine
+from weaksal.refine.superpixels import slic_superpixels
+
+
+# -- data ---------------------------------------------------------------------
+def source_samples(entry: Mapping[str, Any] | str | None) -> list[Sample]:
+    """Samples of one configured source: ``{dataset: NAME, split: SPLIT}`` or a dataset name."""
+    if not entry:
+        return []
+    if isinstance(entry, str):
+        entry = {"dataset": entry}
+    return open_dataset(dataset_path(entry["dataset"]), split=entry.get("split")).samples
+
+
+def caption_pairs(samples: Sequence[Sample]) -> list[tuple[int, str]]:
+    """(sample index, caption) for every caption: each caption is one training sample, as the code."""
+    pairs = [(i, caption) for i, s in enumerate(samples) for caption in s.captions]
+    if samples and not pairs:
+        raise LayoutError(
+            samples[0].image.parent,
+            "no captions found",
+            "point data.captions at a COCO tree with annotations/captions_<split>.json",
+        )
+    return pairs
+
+
+class CaptionedImages(Dataset):
+    """``{"image", "tokens"}``: one (image, caption) pair, tokens padded with ``<pad>`` = 0."""
+
+    def __init__(
+        self, samples: Sequence[Sample], vocabulary: Vocabulary, size: int, max_length: int = 20
+    ) -> None:
+        self.samples, self.size = list(samples), size
+        self.pairs = caption_pairs(self.samples)
+        self.length = max_length + 2
+        self.tokens = torch.zeros(len(self.pairs), self.length, dtype=torch.long)
+        for row, (_, caption) in enumerate(self.pairs):
+            encoded = vocabulary.encode(caption, max_length)
+            self.tokens[row, : len(encoded)] = torch.tensor(encoded)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.samples[self.pairs[index][0]]
+        return {
+            "image": image_tensor(read_image(sample.image), self.size),
+            "tokens": self.tokens[index],
+        }
+
+
+class UnlabelledImages(Dataset):
+    """``{"image", "regions"}``: the resized image and its SLIC regions (computed by the loader workers)."""
+
+    def __init__(
+        self, samples: Sequence[Sample], size: int, n_segments: int = 200, compactness: float = 20.0
+    ) -> None:
+        self.images = SaliencyDataset(samples, size, with_masks=False)
+        self.n_segments, self.compactness = n_segments, compactness
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict:
+        image = self.images[index]["image"]
+        rgb = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
+        regions = slic_superpixels(rgb, self.n_segments, self.compactness)
+        return {"image": image, "regions": torch.from_numpy(regions.astype(np.int64))}
+
+
+def build_vocabulary(samples: Sequence[Sample], min_count: int) -> Vocabulary:
+    return Vocabulary.build((c for s in samples for c in s.captions), min_count)
+
+
+# -- losses -------------------------------------------------------------------
+def map_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of a map against a target, summed over positions, averaged over images."""
+    return (
+        F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="none")
+        .flatten(1)
+        .sum(1)
+        .mean()
+    )
+
+
+def sparsity_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Eq. 5-6's regulariser ``-sum log(1 - s)``: cross-entropy with an all-zero map."""
+    return map_bce(logits, torch.zeros_like(logits))
+
+
+def binarise(probabilities: torch.Tensor, rule: str | float) -> torch.Tensor:
+    """Per-image binary target: ``"2mean"`` (s >= 2 x the map's mean, the code) or s >= a threshold."""
+    if rule == "2mean":
+        threshold = 2 * probabilities.flatten(1).mean(1).view(-1, *[1] * (probabilities.dim() - 1))
+    else:
+        threshold = float(rule)
+    return (probabilities >= threshold).to(probabilities.dtype)
+
+
+def coherence_targets(
+    images: torch.Tensor,
+    maps: Sequence[torch.Tensor],
+    regions: torch.Tensor,
+    seed_factor: float = 1.0,
+) -> torch.Tensor:
+    """L_ac's target: MR-refined binary masks of the maps, pooled to the map grid (soft, (N, 1, h, w)).
+
+    ``images`` float (N, 3, S, S) in [0, 1]; ``maps`` probabilities (N, 1, h, w);
+    ``regions`` (N, S, S) SLIC labels of the same (flipped) images.
+    """
+    rgb = (images.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu()
+    masks = []
+    for i in range(images.shape[0]):
+        mask = mr_refine(
+            rgb[i].numpy(),
+            [m[i, 0].detach().float().cpu().numpy() for m in maps],
+            labels=regions[i].cpu().numpy(),
+            seed_factor=seed_factor,
+        )
+        masks.append(torch.from_numpy(mask.astype(np.float32) / 255.0))
+    full = torch.stack(masks).unsqueeze(1).to(maps[0].device)
+    return F.adaptive_avg_pool2d(full, maps[0].shape[-2:])
+
+
+# -- the attention networks ---------------------------------------------------
+class MapAverage(nn.Module):
+    """Mean of several saliency networks' probabilities, as logits (the CNet + PNet test-time map)."""
+
+    def __init__(self, networks: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.networks = nn.ModuleList(networks)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        mean = torch.stack([torch.sigmoid(net(rgb).float()) for net in self.networks]).mean(0)
+        return torch.logit(mean.clamp(1e-6, 1 - 1e-6))
+
+
+class Sources:
+    """The configured supervision: tagged, captioned and unlabelled samples, classes, vocabulary."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        data = config["data"]
+        self.tagged = source_samples(data.get("tags"))
+        self.captioned = source_samples(data.get("captions"))
+        self.unlabelled = [
+            s for entry in data.get("unlabelled") or [] for s in source_samples(entry)
+        ]
+        if not self.tagged and not self.captioned:
+            raise WeaksalError(
+                "MWS needs tags or captions: unlabelled images alone supervise nothing. "
+                "Fix: set data.tags and/or data.captions in the config"
+            )
+        self.classes = tag_classes(self.tagged) if self.tagged else []
+        self.vocabulary = (
+            build_vocabulary(self.captioned, int(data.get("min_word_count", 4)))
+            if self.captioned
+            else None
+        )
+
+    def stages(self) -> list[str]:
+        """The attention stages these sources allow, in order."""
+        names = ["init"]
+        if self.tagged and self.captioned:
+            names.append("transfer")
+        if self.unlabelled:
+            names.append("coherence")
+        return names
+
+
+def network_specs(config: Mapping[str, Any], sources: Sources) -> dict[str, dict[str, Any]]:
+    m = config["model"]
+    common = {
+        "backbone": m["backbone"],
+        "input_size": int(m["input_size"]),
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        "feature_dim": int(m.get("feature_dim", 512)),
+        "method": "mws",
+    }
+    specs = {}
+    if sources.tagged:
+        specs["cnet"] = {"architecture": "mws_cnet", **common, "classes": sources.classes}
+    if sources.captioned:
+        specs["pnet"] = {
+            "architecture": "mws_pnet",
+            **common,
+            "hidden": int(m.get("hidden", 512)),
+            "vocabulary": sources.vocabulary.words,
+            "max_caption_length": int(config["data"].get("max_caption_length", 20)),
+        }
+    return specs
+
+
+def train_attention(
+    config: dict[str, Any],
+    folder: Path,
+    sources: Sources,
+    stage: str,
+    init_dir: Path | None,
+    resume: bool,
+) -> dict[str, Any]:
+    """One attention stage: CNet and/or PNet with the losses ``stage`` turns on.
+
+    ``init`` trains each network on its own source; ``transfer`` adds L_at,
+    ``coherence`` adds L_at and L_ac; both start from ``init_dir``'s networks.
+    """
+    section = "init" if stage == "init" else "joint"
+    t, m = config[section], config["model"]
+    stage_config = {**config, "stage": stage, "train": t}
+    trainer = Trainer(stage_config, folder, resume)
+    size = int(m["input_size"])
+    channels_last = bool(config["engine"].get("channels_last", False))
+    specs = network_specs(config, sources)
+    raw, nets, optimizers = {}, {}, {}
+    for name, spec in specs.items():
+        network = create_model(spec, pretrained=m.get("pretrained", "imagenet"))
+        if init_dir is not None:
+            from safetensors.torch import load_file
+
+            network.load_state_dict(load_file(str(init_dir / f"{name}.safetensors")))
+        if channels_last:
+            network = network.to(memory_format=torch.channels_last)
+        raw[name] = network
+        nets[name], optimizers[name] = trainer.setup(name, network, build_optimizer(network, t))
+    transfer = stage != "init" and len(nets) == 2
+    coherence = stage == "coherence"
+    steps, batch = int(t["steps"]), int(t["batch_size"])
+    loaders = {}
+    if "cnet" in nets:
+        loaders["tags"] = trainer.loader(
+            TaggedImages(sources.tagged, sources.classes, size), batch, steps, 1
+        )
+    if "pnet" in nets:
+        max_length = int(config["data"].get("max_caption_length", 20))
+        dataset = CaptionedImages(sources.captioned, sources.vocabulary, size, max_length)
+        loaders["captions"] = trainer.loader(dataset, batch, steps, 2)
+    if coherence:
+        mr = config.get("coherence", {})
+        dataset = UnlabelledImages(
+            sources.unlabelled, size, int(mr.get("segments", 200)), float(mr.get("compactness", 20))
+        )
+        loaders["unlabelled"] = trainer.loader(dataset, batch, steps, 3)
+    w = config["weights"]
+    rule = w.get("transfer_binarise", "2mean")
+
+    def images_of(batch_: dict, step: int, offset: int, extra: Sequence[torch.Tensor] = ()):
+        images = prepare_images(batch_["image"], trainer.device, channels_last)
+        if not t.get("flip", True):
+            return [images, *extra]
+        return random_hflip(
+            [images, *extra],
+            flip_generator(trainer.seed + offset, step),
+            trainer.fabric.global_rank,
+            trainer.fabric.world_size,
+        )
+
+    names = list(loaders)
+    for step, *batches in zip(trainer.steps(steps), *loaders.values(), strict=False):
+        got = dict(zip(names, batches, strict=True))
+        lr = 0.0
+        for optimizer in optimizers.values():
+            lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+        terms: dict[str, torch.Tensor] = {}
+        probe: dict[str, float] = {}
+        if "tags" in got:
+            (images,) = images_of(got["tags"], step, 1)
+            logits, saliency = nets["cnet"](images, coarse=True)
+            terms["cls"] = multilabel_loss(logits.float(), got["tags"]["tags"].to(trainer.device))
+            terms["reg_c"] = float(w["beta"]) * sparsity_loss(saliency)
+            probe["cnet_mean"] = float(torch.sigmoid(saliency.detach().float()).mean())
+            if transfer:  # CNet's map teaches PNet on tag images
+                _, other = nets["pnet"](images, coarse=True)
+                target = binarise(torch.sigmoid(saliency.detach().float()), rule)
+                terms["at_p"] = float(w["transfer"]) * map_bce(other, target)
+        if "captions" in got:
+            (images,) = images_of(got["captions"], step, 2)
+            tokens = got["captions"]["tokens"].to(trainer.device)
+            words, saliency = nets["pnet"](images, tokens, coarse=True)
+            terms["cap"] = F.cross_entropy(
+                words.float().flatten(0, 1), tokens.flatten(), ignore_index=0
+            )
+            terms["reg_p"] = float(w["beta"]) * sparsity_loss(saliency)
+            probe["pnet_mean"] = float(torch.sigmoid(saliency.detach().float()).mean())
+            if transfer:  # PNet's map teaches CNet on caption images
+                _, other = nets["cnet"](images, coarse=True)
+                target = binarise(torch.sigmoid(saliency.detach().float()), rule)
+                terms["at_c"] = float(w["transfer"]) * map_bce(other, target)
+        if "unlabelled" in got:
+            images, regions = images_of(
+                got["unlabelled"], step, 3, [got["unlabelled"]["regions"].to(trainer.device)]
+            )
+            coarse = [nets[name](images, coarse=True)[1] for name in nets]
+            target = coherence_targets(
+                images,
+                [torch.sigmoid(c.float()) for c in coarse],
+                regions,
+                float(config.get("coherence", {}).get("seed_factor", 1.0)),
+            )
+            terms["ac"] = float(w["coherence"]) * sum(map_bce(c, target) for c in coarse)
+            probe["ac_target"] = float(target.mean())
+        loss = sum(terms.values())
+        parameters = [p for net in raw.values() for p in net.parameters()]
+        stepped = guarded_step(trainer, _Joint(optimizers), parameters, loss, t.get("grad_clip"))
+        trainer.log(
+            **{k: (v if stepped else 0.0) for k, v in terms.items()},
+            **probe,
+            lr=lr,
+            skipped=0.0 if stepped else 1.0,
+        )
+    if trainer.is_writer:
+        for name, network in raw.items():
+            save_model(folder / f"{name}.safetensors", network, specs[name])
+    return {"networks": sorted(raw), "steps": steps, "transfer": transfer, "coherence": coherence}
+
+
+class _Joint:
+    """Several optimizers stepped as one (one loss, one backward, every network updated)."""
+
+    def __init__(self, optimizers: Mapping[str, torch.optim.Optimizer]) -> None:
+        self.optimizers = list(optimizers.values())
+
+    def step(self) -> None:
+        for optimizer in self.optimizers:
+            optimizer.step()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=set_to_none)
+
+
+def attention_average(stage_dir: Path, device: str | torch.device = "cpu") -> MapAverage:
+    """The stage's networks (CNet and/or PNet) as one averaged saliency model."""
+    files = [stage_dir / f"{name}.safetensors" for name in ("cnet", "pnet")]
+    return MapAverage([load_model(f, device)[0] for f in files if f.exists()]).eval()
+
+
+# -- SNet ---------------------------------------------------------------------
+def snet_spec(config: Mapping[str, Any]) -> dict[str, Any]:
+    m = config["model"]
+    return {
+        "architecture": "snet",
+        "backbone": m["backbone"],
+        "input_size": int(m["input_size"]),
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        "method": "mws",
+    }
+
+
+def train_snet(
+    config: dict[str, Any], folder: Path, samples: Sequence[Sample], label_dir: Path, resume: bool
+) -> dict[str, Any]:
+    """SNet (stride 8, dilated 6/12/18/24 head) fits the binary pseudo-labels with bootstrapping."""
+    from weaksal.methods.common import setup_network
+
+    t = config["snet"]
+    trainer = Trainer({**config, "stage": "snet", "train": t}, folder, resume)
+    spec = snet_spec(config)
+    raw, model, optimizer, channels_last = setup_network(
+        trainer, {**config, "train": t}, spec, "snet"
+    )
+    labelled = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in samples]
+    dataset = SaliencyDataset(labelled, int(spec["input_size"]))
+    fit_pseudo_labels(trainer, model, raw, optimizer, dataset, t, channels_last)
+    if trainer.is_writer:
+        save_model(folder / "snet.safetensors", raw, spec)
+    return {"steps": int(t["steps"]), "images": len(labelled)}
+
+
+# -- the pipeline -------------------------------------------------------------
+def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    if int(os.environ.get("RANK", 0)) == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_run_files(run_dir, config, int(config.get("seed", 0)))
+    sources = Sources(config)
+    label_samples = source_samples(config["data"]["pseudo_labels"])
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    attention_stages = sources.stages()
+    stages = []
+    for name in attention_stages:
+        init_dir = None if name == "init" else run_dir / "init"
+        stages.append(
+            Stage(
+                name,
+                lambda folder, n=name, d=init_dir: train_attention(
+                    config, folder, sources, n, d, resume
+                ),
+            )
+        )
+    last = run_dir / attention_stages[-1]
+    labels = config["labels"]
+
+    def pseudo_labels(folder: Path) -> dict[str, Any]:
+        from weaksal.inference import TorchRuntime
+
+        runtime = TorchRuntime(attention_average(last, device), device)
+        return make_labels(
+            runtime,
+            int(config["model"]["input_size"]),
+            label_samples,
+            folder,
+            labels.get("refine", "densecrf"),
+            float(labels.get("threshold", 0.5)),
+            int(labels.get("workers", 2)),
+        )
+
+    stages.append(Stage("labels", pseudo_labels))
+    stages.append(
+        Stage(
+            "snet",
+            lambda folder: train_snet(
+                config, folder, label_samples, run_dir / "labels" / "labels", resume
+            ),
+        )
+    )
+    summaries = run_pipeline(run_dir, stages)
+    shutil.copyfile(run_dir / "snet" / "snet.safetensors", run_dir / "final.safetensors")
+    write_json(run_dir / "summary.json", summaries)
+    return summaries
+
+
+def component_models(run_dir: str | Path) -> dict[str, nn.Module]:
+    """The paper's Table 1 rows that this run trained, each as one saliency model."""
+    run_dir = Path(run_dir)
+    rows: dict[str, nn.Module] = {}
+    init = run_dir / "init"
+    for row, name in (("Cls", "cnet"), ("Cap", "pnet")):
+        if (init / f"{name}.safetensors").exists():
+            rows[row] = load_model(init / f"{name}.safetensors")[0]
+    if len(rows) == 2:
+        rows["Avg"] = attention_average(init)
+    for row, stage in (("+AT", "transfer"), ("+AC", "coherence")):
+        if any((run_dir / stage / f"{n}.safetensors").exists() for n in ("cnet", "pnet")):
+            rows[row] = attention_average(run_dir / stage)
+    if (run_dir / "snet" / "snet.safetensors").exists():
+        rows["Sal"] = load_model(run_dir / "snet" / "snet.safetensors")[0]
+    return rows
