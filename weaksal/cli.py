@@ -291,7 +291,7 @@ app.add_typer(export_app, name="export")
 @app.command("train", context_settings={"allow_extra_args": False})
 @friendly_errors
 def train(
-    method: str = typer.Argument(..., help="reference | wss | lps"),
+    method: str = typer.Argument(..., help="reference | wss | lps | mws"),
     config: Path = typer.Option(
         ..., help="YAML config, e.g. configs/reference/snet_efficientnet_lite0.yaml."
     ),
@@ -378,6 +378,22 @@ def promote(
         )
     rank, world = report.shard
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
+
+
+@app.command("caption")
+@friendly_errors
+def caption(
+    images: list[Path] = typer.Argument(..., help="Image files."),
+    model: str = typer.Option("mws", help="Shipped model name (mws) or an MWS PNet file."),
+    device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
+) -> None:
+    """Captions from MWS's caption network (PNet): what it learned to say about an image."""
+    from weaksal.caption import Captioner, resolve_captioner
+    from weaksal.data.imageio import read_image
+
+    captioner = Captioner(resolve_captioner(model), device)
+    for path in images:
+        console.print(f"{path}: {captioner.captions([read_image(path)])[0]}", highlight=False)
 
 
 @export_app.command("onnx")

@@ -9,7 +9,7 @@ import pytest
 from tests.engine.tiny import make_dataset
 from weaksal.data import datasets, imageio
 from weaksal.engine.config import load_config
-from weaksal.methods import wss
+from weaksal.methods import pseudo_labels, wss
 from weaksal.models import load_model
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
 
         return read
 
-    monkeypatch.setattr(wss, "read_mask", spy(masks_read))
+    monkeypatch.setattr(pseudo_labels, "read_mask", spy(masks_read))
     monkeypatch.setattr(datasets, "read_mask", spy(training_reads))
     run = tmp_path / "run"
     summaries = wss.train(config, run)

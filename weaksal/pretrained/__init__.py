@@ -23,6 +23,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PRETRAINED: dict[str, str] = {
     "wss": "WSS (Wang et al., CVPR 2017) trained from DUTS-TR-50 image tags only, EfficientNet-Lite0",
     "lps": "LPS (Zeng et al., CVPR 2018) promoter, DUTS-TR-50 pixel masks, EfficientNet-Lite0",
+    "mws": "MWS (Zeng et al., CVPR 2019) SNet from DUTS-TR-50 tags, COCO-MINI captions and"
+    " unlabelled images, EfficientNet-Lite0; with its caption network (pnet.safetensors)",
+}
+#: name -> {file in the shipped folder: model file in the run} shipped beside model.safetensors
+EXTRA_MODELS: dict[str, dict[str, str]] = {
+    "mws": {"pnet.safetensors": "coherence/pnet.safetensors"},
 }
 DEFAULT_MODEL = "wss"
 MAX_SHIPPED_BYTES = 25 * 1024 * 1024
@@ -76,7 +82,8 @@ def ship_run(run_dir: str | Path, name: str, model: str = "final.safetensors") -
     from weaksal.models import load_model, save_model
 
     run_dir = Path(run_dir)
-    needed = [run_dir / f for f in (model, "config.yaml", "eval.json", "summary.json")]
+    extras = list(EXTRA_MODELS.get(name, {}).values())
+    needed = [run_dir / f for f in (model, *extras, "config.yaml", "eval.json", "summary.json")]
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         raise WeaksalError(
@@ -87,13 +94,16 @@ def ship_run(run_dir: str | Path, name: str, model: str = "final.safetensors") -
     staging = target.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "logs").mkdir(parents=True)
-    network, spec = load_model(run_dir / model)
-    save_model(staging / "model.safetensors", network, spec, half=True)
-    size = (staging / "model.safetensors").stat().st_size
+    files = {"model.safetensors": model, **EXTRA_MODELS.get(name, {})}
+    for shipped, source in files.items():
+        network, spec = load_model(run_dir / source)
+        save_model(staging / shipped, network, spec, half=True)
+    size = sum((staging / shipped).stat().st_size for shipped in files)
     if size > MAX_SHIPPED_BYTES:
         shutil.rmtree(staging)
         raise WeaksalError(
             f"{run_dir / model}: {size / 2**20:.1f} MB in half precision, over 25 MB"
+            " (with the extra models)"
         )
     for file in ("config.yaml", "eval.json", "summary.json"):
         shutil.copyfile(run_dir / file, staging / file)

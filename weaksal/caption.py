@@ -1,0 +1,60 @@
+"""``weaksal caption``: what MWS's caption network (PNet) says about an image.
+
+PNet learns to caption so that its attention map finds what a caption talks
+about; decoding its captions greedily shows what it learned (and, trained on
+a few hundred captions, how little). The vocabulary travels in the model
+file's spec, so a PNet file is all that is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from weaksal.data.vocabulary import Vocabulary
+from weaksal.errors import WeaksalError
+from weaksal.inference import to_batch
+
+
+def resolve_captioner(model: str | Path) -> Path:
+    """A PNet file from a path or a shipped model's name (its ``pnet.safetensors``)."""
+    from weaksal.pretrained import PRETRAINED, pretrained_dir
+
+    path = Path(model)
+    if str(model) in PRETRAINED:
+        path = pretrained_dir(str(model)) / "pnet.safetensors"
+        if not path.is_file():
+            raise WeaksalError(
+                f"{path}: the shipped model {model!r} has no caption network. "
+                "Fix: use --model mws, or pass a PNet file (a run's coherence/pnet.safetensors)"
+            )
+    elif not path.is_file():
+        raise WeaksalError(f"{path}: no such model file. Fix: check the path")
+    return path
+
+
+class Captioner:
+    """Greedy captions from a PNet model file."""
+
+    def __init__(self, model_file: str | Path, device: str | torch.device = "cpu") -> None:
+        from weaksal.models import load_model
+
+        self.model, spec = load_model(model_file, device)
+        if spec.get("architecture") != "mws_pnet":
+            raise WeaksalError(
+                f"{model_file}: a {spec.get('architecture')!r} model cannot caption. "
+                "Fix: pass an MWS PNet file (architecture mws_pnet) or --model mws"
+            )
+        self.vocabulary = Vocabulary(spec["vocabulary"])
+        self.size = int(spec["input_size"])
+        self.max_length = int(spec.get("max_caption_length") or 20)
+        self.device = torch.device(device)
+
+    def captions(self, images: Sequence[np.ndarray]) -> list[str]:
+        """One caption per RGB ``uint8`` image."""
+        batch = torch.from_numpy(to_batch(images, self.size)).to(self.device)
+        words = self.model.generate(batch, self.max_length)
+        return [self.vocabulary.decode(row.tolist()) for row in words.cpu()]
