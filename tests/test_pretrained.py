@@ -55,6 +55,23 @@ def test_ship_run_copies_half_model_logs_and_scores(tmp_path, package_dir):
     assert not list(package_dir.glob(".*partial"))
 
 
+def test_ship_run_ships_extra_models_and_counts_them_in_the_limit(
+    tmp_path, package_dir, monkeypatch
+):
+    model = tiny_run(tmp_path / "run")
+    save_model(tmp_path / "run" / "round1" / "other.safetensors", model, {**SPEC, "input_size": 32})
+    monkeypatch.setitem(
+        pretrained.EXTRA_MODELS, "tiny", {"pnet.safetensors": "round1/other.safetensors"}
+    )
+    target = pretrained.ship_run(tmp_path / "run", "tiny")
+    assert load_model(target / "pnet.safetensors")[1]["input_size"] == 32
+    one = (target / "model.safetensors").stat().st_size
+    monkeypatch.setattr(pretrained, "MAX_SHIPPED_BYTES", int(one * 1.5))  # each fits, both do not
+    with pytest.raises(WeaksalError, match="over 25 MB"):
+        pretrained.ship_run(tmp_path / "run", "tiny")
+    assert (target / "pnet.safetensors").is_file()  # the shipped model is left as it was
+
+
 def test_ship_run_refuses_an_unfinished_run_and_keeps_the_old_model(tmp_path, package_dir):
     tiny_run(tmp_path / "run")
     pretrained.ship_run(tmp_path / "run", "tiny")
@@ -75,7 +92,11 @@ def test_resolve_model_names_and_paths(tmp_path):
     assert pretrained.resolve_model(existing) == existing
 
 
-LAST_STEPS = {"wss": ("round2", ("stage2", "steps")), "lps": ("train", ("train", "steps"))}
+LAST_STEPS = {
+    "wss": ("round2", ("stage2", "steps")),
+    "lps": ("train", ("train", "steps")),
+    "mws": ("snet", ("snet", "steps")),
+}
 
 
 @pytest.mark.parametrize("name", sorted(pretrained.PRETRAINED))
@@ -119,19 +140,20 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
 
     results = run_demo(tmp_path, count=2)
     figure = np.asarray(Image.open(tmp_path / "figure.png"))
-    assert figure.shape == (32 + TILE * len(PHOTOS), 3 * TILE, 3)
-    for detector in ("mr", "wss"):
+    assert figure.shape == (32 + TILE * len(PHOTOS), 4 * TILE, 3)  # image | MR | WSS | MWS
+    for detector in ("mr", "wss", "mws"):
         maps = sorted(p.stem for p in (tmp_path / "maps" / detector).glob("*.png"))
         assert maps == sorted(PHOTOS)
-    # the cat fills chelsea's centre: both detectors rate the centre above the corners
-    saliency = np.asarray(Image.open(tmp_path / "maps" / "wss" / "chelsea.png"), np.float32)
-    h, w = saliency.shape
-    assert (
-        saliency[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].mean()
-        > saliency[: h // 6, : w // 6].mean() + 50
-    )
+    # the cat fills chelsea's centre: the learned detectors rate the centre above the corners
+    for detector in ("wss", "mws"):
+        saliency = np.asarray(Image.open(tmp_path / "maps" / detector / "chelsea.png"), np.float32)
+        h, w = saliency.shape
+        assert (
+            saliency[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3].mean()
+            > saliency[: h // 6, : w // 6].mean() + 50
+        )
     if results["scores"]:
-        assert results["scores"]["WSS"]["images"] == 2
+        assert results["scores"]["WSS"]["images"] == results["scores"]["MWS"]["images"] == 2
         assert 0 <= results["scores"]["MR"]["mae"] <= 1
 
 

@@ -37,10 +37,12 @@ def friendly_errors(command):
 @friendly_errors
 def demo(
     out: Path = typer.Option(Path("demo_out"), help="Where to write maps and figure.png."),
-    model: str = typer.Option("wss", help="Shipped model name or model file."),
+    model: list[str] = typer.Option(
+        ["wss", "mws"], help="Shipped model names or model files (repeat the option)."
+    ),
     count: int = typer.Option(20, help="How many ECSSD images to score (when data is present)."),
 ) -> None:
-    """Saliency maps of real photos with MR and the shipped model, side by side."""
+    """Saliency maps of real photos with MR and the shipped models, side by side."""
     from weaksal.demo import run_demo
 
     results = run_demo(out, model, count)

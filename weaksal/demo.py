@@ -1,4 +1,4 @@
-"""``make demo``: the shipped WSS model and MR on real photos, side by side.
+"""``make demo``: MR and the shipped WSS and MWS models on real photos, side by side.
 
 The photos ship with scikit-image, so the demo needs no download and no
 dataset. When the shared data is present it also scores both detectors on the
@@ -7,6 +7,7 @@ first ECSSD images, so the figure comes with numbers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -57,7 +58,7 @@ def header(titles: list[str], size: int = TILE) -> np.ndarray:
     return row
 
 
-def run_demo(out: Path, model: str = "wss", count: int = 20) -> dict:
+def run_demo(out: Path, models: Sequence[str] = ("wss", "mws"), count: int = 20) -> dict:
     """Write ``maps/<detector>/<photo>.png`` and ``figure.png`` under ``out``.
 
     Returns ``{"photos": [...], "scores": {detector: results}}``; ``scores`` is
@@ -65,13 +66,15 @@ def run_demo(out: Path, model: str = "wss", count: int = 20) -> dict:
     """
     from weaksal.predict import open_runtime
 
-    runtime, size = open_runtime(model)
-    mr = get_detector("mr")
+    def learned(model: str):
+        runtime, size = open_runtime(model)
 
-    def learned(image: np.ndarray) -> np.ndarray:
-        return np.round(predict_images(runtime, [image], size)[0] * 255).astype(np.uint8)
+        def detect(image: np.ndarray) -> np.ndarray:
+            return np.round(predict_images(runtime, [image], size)[0] * 255).astype(np.uint8)
 
-    detectors = {"MR": mr, model.upper(): learned}
+        return detect
+
+    detectors = {"MR": get_detector("mr"), **{Path(m).stem.upper(): learned(m) for m in models}}
     rows = [header(["image", *detectors])]
     photos = bundled_photos()
     for name, image in photos:

@@ -245,3 +245,21 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
         ["caption", str(coco / "train2017" / "c0.jpg"), "--model", str(run / "final.safetensors")],
     )
     assert refused.exit_code != 0 and "cannot caption" in refused.output
+
+
+class _Constant(torch.nn.Module):
+    def __init__(self, probabilities):
+        super().__init__()
+        self.logits = torch.logit(torch.tensor(probabilities)).view(1, 1, 1, -1)
+
+    def forward(self, rgb):
+        return self.logits.expand(rgb.shape[0], 1, 1, -1)
+
+
+def test_map_average_and_its_per_image_normalisation():
+    nets = [_Constant([0.1, 0.3, 0.5]), _Constant([0.01, 0.02, 0.03])]
+    x = torch.zeros(2, 3, 1, 3)
+    mean = torch.sigmoid(mws.MapAverage(nets)(x))[0, 0, 0]
+    torch.testing.assert_close(mean, torch.tensor([0.055, 0.16, 0.265]), atol=1e-5, rtol=1e-5)
+    stretched = torch.sigmoid(mws.MapAverage(nets, normalise=True)(x))[1, 0, 0]
+    torch.testing.assert_close(stretched, torch.tensor([0.0, 0.5, 1.0]), atol=1e-5, rtol=1e-5)

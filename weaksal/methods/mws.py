@@ -187,14 +187,25 @@ def coherence_targets(
 
 # -- the attention networks ---------------------------------------------------
 class MapAverage(nn.Module):
-    """Mean of several saliency networks' probabilities, as logits (the CNet + PNet test-time map)."""
+    """Mean of several saliency networks' probabilities, as logits (the CNet + PNet test-time map).
 
-    def __init__(self, networks: Sequence[nn.Module]) -> None:
+    ``normalise`` stretches each image's mean map to [0, 1] (min-max), as the
+    evaluation does before thresholding: the attention maps are not calibrated
+    probabilities (after ``init``, PNet's mean is 0.007 and its peak 0.4), so
+    a CRF on the raw mean would call nearly every pixel background.
+    """
+
+    def __init__(self, networks: Sequence[nn.Module], normalise: bool = False) -> None:
         super().__init__()
         self.networks = nn.ModuleList(networks)
+        self.normalise = normalise
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         mean = torch.stack([torch.sigmoid(net(rgb).float()) for net in self.networks]).mean(0)
+        if self.normalise:
+            low = mean.amin(dim=(1, 2, 3), keepdim=True)
+            high = mean.amax(dim=(1, 2, 3), keepdim=True)
+            mean = (mean - low) / (high - low).clamp_min(1e-8)
         return torch.logit(mean.clamp(1e-6, 1 - 1e-6))
 
 
@@ -395,10 +406,13 @@ class _Joint:
             optimizer.zero_grad(set_to_none=set_to_none)
 
 
-def attention_average(stage_dir: Path, device: str | torch.device = "cpu") -> MapAverage:
+def attention_average(
+    stage_dir: Path, device: str | torch.device = "cpu", normalise: bool = False
+) -> MapAverage:
     """The stage's networks (CNet and/or PNet) as one averaged saliency model."""
     files = [stage_dir / f"{name}.safetensors" for name in ("cnet", "pnet")]
-    return MapAverage([load_model(f, device)[0] for f in files if f.exists()]).eval()
+    networks = [load_model(f, device)[0] for f in files if f.exists()]
+    return MapAverage(networks, normalise).eval()
 
 
 # -- SNet ---------------------------------------------------------------------
@@ -460,7 +474,8 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     def pseudo_labels(folder: Path) -> dict[str, Any]:
         from weaksal.inference import TorchRuntime
 
-        runtime = TorchRuntime(attention_average(last, device), device)
+        average = attention_average(last, device, bool(labels.get("normalise", True)))
+        runtime = TorchRuntime(average, device)
         return make_labels(
             runtime,
             int(config["model"]["input_size"]),
