@@ -8,9 +8,11 @@ from tests.conftest import disk_mask, make_pairs, random_rgb, save_image
 from weaksal.data import detect_layout, index_images, index_saliency, open_dataset
 from weaksal.data.annotations import (
     read_caps_csv,
+    read_imagenet_det_lists,
     read_synset_words,
     read_tags_csv,
     tags_from_synset_names,
+    write_tags_csv,
 )
 from weaksal.data.check import check_dataset
 from weaksal.data.voc import index_voc, read_label_map, voc_colormap
@@ -242,3 +244,23 @@ def test_voc_layout_and_label_maps(tmp_path):
         read_label_map(save_image(tmp_path / "odd.png", odd))
     with pytest.raises(LayoutError, match="test.txt"):
         index_voc(tmp_path, "test")
+
+
+def test_imagenet_det_lists_become_multilabel_tags_csv(tmp_path):
+    lists = tmp_path / "det_lists"
+    lists.mkdir()
+    (lists / "train_pos_1.txt").write_text(
+        "ILSVRC2013_DET_train/n02672831/n02672831_100\nILSVRC2014_train_0000/ILSVRC2014_train_00000001\n"
+    )
+    (lists / "train_pos_2.txt").write_text("ILSVRC2014_train_0000/ILSVRC2014_train_00000001\n\n")
+    (lists / "train_neg_1.txt").write_text("ILSVRC2014_train_0000/other\n")  # not a positive list
+    tags = read_imagenet_det_lists(lists)
+    assert tags == {"n02672831_100": ("det001",), "ILSVRC2014_train_00000001": ("det001", "det002")}
+    named = read_imagenet_det_lists(lists, ["accordion", "airplane"])
+    assert named["ILSVRC2014_train_00000001"] == ("accordion", "airplane")
+    write_tags_csv(named, tmp_path / "tags.csv")
+    assert read_tags_csv(tmp_path / "tags.csv") == named  # the dataset loader reads it back
+    with pytest.raises(CorruptFileError, match="class 2 has no name"):
+        read_imagenet_det_lists(lists, ["accordion"])
+    with pytest.raises(CorruptFileError, match="det_lists"):
+        read_imagenet_det_lists(tmp_path)

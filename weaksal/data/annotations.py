@@ -121,6 +121,58 @@ def tags_from_synset_names(
     return tags
 
 
+def read_imagenet_det_lists(
+    lists_dir: str | Path, class_names: list[str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Multi-label tags of ImageNet DET training images from the devkit's class lists.
+
+    ``lists_dir`` is ``ILSVRC2014_devkit/data/det_lists``: ``train_pos_<k>.txt``
+    lists, one image path per line (relative, without extension), the images
+    holding an object of class ``k`` (1..200); an image in several lists gets
+    several tags, as MWS's ``ImageNetDetCls`` builds its multi-hot vectors.
+    The tag is ``class_names[k - 1]`` when given, else ``det<k>`` (3 digits).
+    Write the result with :func:`write_tags_csv` beside the images.
+    """
+    lists_dir = Path(lists_dir)
+    files = sorted(
+        lists_dir.glob("train_pos_*.txt"), key=lambda p: int(p.stem.rpartition("_")[2] or 0)
+    )
+    if not files:
+        raise CorruptFileError(
+            lists_dir,
+            "holds no train_pos_<k>.txt lists",
+            "point at ILSVRC2014_devkit/data/det_lists",
+        )
+    tags: dict[str, list[str]] = defaultdict(list)
+    for path in files:
+        number = path.stem.rpartition("_")[2]
+        if not number.isdigit():
+            continue
+        k = int(number)
+        if class_names is not None and not 1 <= k <= len(class_names):
+            raise CorruptFileError(
+                path, f"class {k} has no name ({len(class_names)} given)", "pass all class names"
+            )
+        tag = class_names[k - 1] if class_names is not None else f"det{k:03d}"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                stem = _stem(line.split()[0])
+                if tag not in tags[stem]:
+                    tags[stem].append(tag)
+    return {stem: tuple(values) for stem, values in tags.items()}
+
+
+def write_tags_csv(tags: dict[str, tuple[str, ...]], path: str | Path) -> None:
+    """``image,tags`` rows (tags joined by ``;``) that :func:`read_tags_csv` reads back."""
+    from weaksal.data.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "tags"])
+        for stem in sorted(tags):
+            writer.writerow([stem, ";".join(tags[stem])])
+
+
 def _load_json(path: Path) -> dict:
     try:
         with open(path, encoding="utf-8") as handle:
