@@ -331,7 +331,7 @@ def train(
 def predict(
     model: str = typer.Option(
         "wss",
-        help="Shipped model name (wss) or a model file: .safetensors (torch), .onnx (onnx).",
+        help="Shipped model name (wss, mws) or a model file: .safetensors (torch), .onnx (onnx).",
     ),
     images: Path = typer.Option(..., help="Folder of images."),
     out: Path = typer.Option(..., help="Where to write <stem>.png maps at each image's size."),
