@@ -24,20 +24,13 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_mask
 from weaksal.inference import TorchRuntime
 from weaksal.methods.common import dataset_path
+from weaksal.methods.mws import TABLE_ROWS
 from weaksal.methods.pseudo_labels import write_coarse_maps
 from weaksal.models import load_model
 from weaksal.pretrained import resolve_model
 from weaksal.refine.jobs import write_detector_maps
 
 SETS = ("ECSSD", "SOD")
-ROWS = {  # row -> the model files whose mean map it is, relative to the run
-    "Cls": ["init/cnet.safetensors"],
-    "Cap": ["init/pnet.safetensors"],
-    "Avg": ["init/cnet.safetensors", "init/pnet.safetensors"],
-    "+AT": ["transfer/cnet.safetensors", "transfer/pnet.safetensors"],
-    "+AC": ["coherence/cnet.safetensors", "coherence/pnet.safetensors"],
-    "Sal": ["snet/snet.safetensors"],
-}
 
 
 def network_maps(model_file: Path, out: Path) -> Path:
@@ -68,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     cache = args.run / "bench"
     folders: dict[str, Path] = {}
-    for label, files in ROWS.items():
+    for label, files in TABLE_ROWS.items():
         if not all((args.run / f).exists() for f in files):
             continue
         parts = [

@@ -81,7 +81,7 @@ def source_samples(entry: Mapping[str, Any] | str | None) -> list[Sample]:
 
 
 def caption_pairs(samples: Sequence[Sample]) -> list[tuple[int, str]]:
-    """(sample index, caption) for every caption: each caption is one training sample, as the code."""
+    """(sample index, caption) pairs: each caption is one training sample, as in the code."""
     pairs = [(i, caption) for i, s in enumerate(samples) for caption in s.captions]
     if samples and not pairs:
         raise LayoutError(
@@ -118,7 +118,7 @@ class CaptionedImages(Dataset):
 
 
 class UnlabelledImages(Dataset):
-    """``{"image", "regions"}``: the resized image and its SLIC regions (computed by the loader workers)."""
+    """``{"image", "regions"}``: the resized image and its SLIC regions (built in the loader)."""
 
     def __init__(
         self, samples: Sequence[Sample], size: int, n_segments: int = 200, compactness: float = 20.0
@@ -142,7 +142,7 @@ def build_vocabulary(samples: Sequence[Sample], min_count: int) -> Vocabulary:
 
 # -- losses -------------------------------------------------------------------
 def map_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of a map against a target, averaged over positions and images (the code's BCE)."""
+    """Cross-entropy of a map against a target, averaged over positions and images (as the code)."""
     return F.binary_cross_entropy_with_logits(logits.float(), target.float())
 
 
@@ -152,7 +152,7 @@ def sparsity_loss(logits: torch.Tensor) -> torch.Tensor:
 
 
 def binarise(probabilities: torch.Tensor, rule: str | float) -> torch.Tensor:
-    """Per-image binary target: ``"2mean"`` (s >= 2 x the map's mean, the code) or s >= a threshold."""
+    """Per-image binary target: ``"2mean"`` (s >= 2x the map's mean, the code) or s >= a number."""
     if rule == "2mean":
         threshold = 2 * probabilities.flatten(1).mean(1).view(-1, *[1] * (probabilities.dim() - 1))
     else:
@@ -166,7 +166,7 @@ def coherence_targets(
     regions: torch.Tensor,
     seed_factor: float = 1.0,
 ) -> torch.Tensor:
-    """L_ac's target: MR-refined binary masks of the maps, pooled to the map grid (soft, (N, 1, h, w)).
+    """L_ac's target: MR-refined binary masks of the maps, pooled to the map grid (N, 1, h, w).
 
     ``images`` float (N, 3, S, S) in [0, 1]; ``maps`` probabilities (N, 1, h, w);
     ``regions`` (N, S, S) SLIC labels of the same (flipped) images.
@@ -501,19 +501,23 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     return summaries
 
 
+#: The paper's Table 1 rows: each the mean map of these model files of a run
+TABLE_ROWS: dict[str, list[str]] = {
+    "Cls": ["init/cnet.safetensors"],
+    "Cap": ["init/pnet.safetensors"],
+    "Avg": ["init/cnet.safetensors", "init/pnet.safetensors"],
+    "+AT": ["transfer/cnet.safetensors", "transfer/pnet.safetensors"],
+    "+AC": ["coherence/cnet.safetensors", "coherence/pnet.safetensors"],
+    "Sal": ["snet/snet.safetensors"],
+}
+
+
 def component_models(run_dir: str | Path) -> dict[str, nn.Module]:
-    """The paper's Table 1 rows that this run trained, each as one saliency model."""
+    """The Table 1 rows that this run trained, each as one saliency model."""
     run_dir = Path(run_dir)
     rows: dict[str, nn.Module] = {}
-    init = run_dir / "init"
-    for row, name in (("Cls", "cnet"), ("Cap", "pnet")):
-        if (init / f"{name}.safetensors").exists():
-            rows[row] = load_model(init / f"{name}.safetensors")[0]
-    if len(rows) == 2:
-        rows["Avg"] = attention_average(init)
-    for row, stage in (("+AT", "transfer"), ("+AC", "coherence")):
-        if any((run_dir / stage / f"{n}.safetensors").exists() for n in ("cnet", "pnet")):
-            rows[row] = attention_average(run_dir / stage)
-    if (run_dir / "snet" / "snet.safetensors").exists():
-        rows["Sal"] = load_model(run_dir / "snet" / "snet.safetensors")[0]
+    for row, files in TABLE_ROWS.items():
+        if all((run_dir / f).exists() for f in files):
+            networks = [load_model(run_dir / f)[0] for f in files]
+            rows[row] = networks[0] if len(networks) == 1 else MapAverage(networks).eval()
     return rows

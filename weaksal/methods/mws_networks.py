@@ -72,7 +72,7 @@ class CNet(_AttentionNet):
         self.classifier = nn.Linear(feature_dim, num_classes)
 
     def forward(self, rgb: torch.Tensor, coarse: bool = False):
-        """Saliency logits at the input size; with ``coarse``: ``(class logits (N, C), stride-16 logits)``.
+        """Saliency logits at the input size; ``coarse``: (class logits (N, C), stride-16 logits).
 
         Training goes through ``forward`` so that DDP and autocast wrappers see it.
         """
@@ -94,7 +94,7 @@ class PNet(_AttentionNet):
         self.vocab = nn.Linear(hidden, vocab_size)
 
     def forward(self, rgb: torch.Tensor, tokens: torch.Tensor | None = None, coarse: bool = False):
-        """Saliency logits at the input size; with ``coarse``: ``(word logits or None, stride-16 logits)``.
+        """Saliency logits at the input size; ``coarse``: (word logits or None, stride-16 logits).
 
         Teacher forcing: ``tokens`` (N, T) is ``<start> w1 .. wn <end>`` padded
         with 0; step 0 sees ``g``, step t > 0 the embedding of ``tokens[:, t - 1]``;
