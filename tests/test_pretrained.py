@@ -121,10 +121,11 @@ def test_shipped_wss_model_card():
 
 
 @pytest.mark.data
-def test_shipped_wss_model_finds_ecssd_objects(real_data):
+@pytest.mark.parametrize("name", ["wss", "mws"])
+def test_shipped_saliency_models_find_ecssd_objects(real_data, name):
     """On 10 ECSSD images the shipped maps separate object from background."""
     root = real_data / "ECSSD"
-    model, spec = load_model(pretrained.resolve_model("wss"))
+    model, spec = load_model(pretrained.resolve_model(name))
     runtime = TorchRuntime(model)
     inside, outside = [], []
     for sample in list(index_saliency(root))[:10]:
@@ -133,6 +134,30 @@ def test_shipped_wss_model_finds_ecssd_objects(real_data):
         inside.append(saliency[mask].mean())
         outside.append(saliency[~mask].mean())
     assert np.mean(inside) > 0.6 and np.mean(outside) < 0.3
+
+
+def test_shipped_mws_model_card_and_caption_network():
+    from weaksal.caption import Captioner, resolve_captioner
+
+    card = pretrained.model_card("mws")
+    assert set(card["eval"]["components"]) >= {"Cls", "Cap", "Avg", "+AT", "+AC", "Sal"}
+    assert card["eval"]["components"]["Sal"]["ECSSD"]["MAE"] == pytest.approx(
+        card["eval"]["benchmarks"]["ECSSD"]["mae"], abs=2e-3
+    )  # the table's SNet row is the shipped model's own evaluation
+    captioner = Captioner(resolve_captioner("mws"))
+    assert captioner.vocabulary.words[:4] == ["<pad>", "<start>", "<end>", "<unk>"]
+    caption = captioner.captions([np.full((64, 64, 3), 128, np.uint8)])[0]
+    assert set(caption.split()) <= set(captioner.vocabulary.words)
+
+
+def test_shipped_caption_vocabulary_is_the_one_coco_mini_builds(real_data):
+    from weaksal.caption import Captioner, resolve_captioner
+    from weaksal.data.discover import open_dataset
+    from weaksal.data.vocabulary import Vocabulary
+
+    samples = open_dataset(real_data / "COCO-MINI").samples
+    rebuilt = Vocabulary.build((c for s in samples for c in s.captions), min_count=4)
+    assert Captioner(resolve_captioner("mws")).vocabulary.words == rebuilt.words
 
 
 def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
