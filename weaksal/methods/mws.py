@@ -327,6 +327,17 @@ def train_attention(
             trainer.fabric.world_size,
         )
 
+    def own_map_terms(saliency, images, name: str, pupil: str | None, terms, probe) -> None:
+        """The regulariser on the labelled network's map, and L_at where it teaches ``pupil``."""
+        terms[f"reg_{name[0]}"] = float(w["beta"]) * sparsity_loss(saliency)
+        probability = torch.sigmoid(saliency.detach().float())
+        probe[f"{name}_mean"] = float(probability.mean())
+        if pupil is not None:  # on these images only ``name`` has labels: its map teaches
+            _, other = nets[pupil](images, coarse=True)
+            terms[f"at_{pupil[0]}"] = float(w["transfer"]) * map_bce(
+                other, binarise(probability, rule)
+            )
+
     names = list(loaders)
     for step, *batches in zip(trainer.steps(steps), *loaders.values(), strict=False):
         got = dict(zip(names, batches, strict=True))
@@ -344,12 +355,7 @@ def train_attention(
                 )
                 / logits.shape[1]
             )
-            terms["reg_c"] = float(w["beta"]) * sparsity_loss(saliency)
-            probe["cnet_mean"] = float(torch.sigmoid(saliency.detach().float()).mean())
-            if transfer:  # CNet's map teaches PNet on tag images
-                _, other = nets["pnet"](images, coarse=True)
-                target = binarise(torch.sigmoid(saliency.detach().float()), rule)
-                terms["at_p"] = float(w["transfer"]) * map_bce(other, target)
+            own_map_terms(saliency, images, "cnet", "pnet" if transfer else None, terms, probe)
         if "captions" in got:
             (images,) = images_of(got["captions"], step, 2)
             tokens = got["captions"]["tokens"].to(trainer.device)
@@ -357,12 +363,7 @@ def train_attention(
             terms["cap"] = F.cross_entropy(
                 words.float().flatten(0, 1), tokens.flatten(), ignore_index=0
             )
-            terms["reg_p"] = float(w["beta"]) * sparsity_loss(saliency)
-            probe["pnet_mean"] = float(torch.sigmoid(saliency.detach().float()).mean())
-            if transfer:  # PNet's map teaches CNet on caption images
-                _, other = nets["cnet"](images, coarse=True)
-                target = binarise(torch.sigmoid(saliency.detach().float()), rule)
-                terms["at_c"] = float(w["transfer"]) * map_bce(other, target)
+            own_map_terms(saliency, images, "pnet", "cnet" if transfer else None, terms, probe)
         if "unlabelled" in got:
             images, regions = images_of(
                 got["unlabelled"], step, 3, [got["unlabelled"]["regions"].to(trainer.device)]
