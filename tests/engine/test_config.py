@@ -111,6 +111,7 @@ def test_unknown_key_names_close_matches_and_plus(config_file):
 def test_bad_overrides(config_file):
     with pytest.raises(ConfigError, match="section 'model' with a single value.*model.depth"):
         load_config(config_file, ["model=3"])
+    assert load_config(config_file, ["model=null"])["model"] is None  # an optional section, off
     with pytest.raises(ConfigError, match="inside 'train.lr', which is a value"):
         load_config(config_file, ["train.lr.x=3"])
     with pytest.raises(ConfigError, match="not 'key=value'"):

@@ -168,14 +168,8 @@ def test_sources_plug_in(tmp_path):
         mws.Sources(_sources_config(None, None, [tags]))
 
 
-@pytest.mark.slow
-def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from weaksal.cli import app
-    from weaksal.data import datasets
+def _tiny_config(tmp_path, *extra):
     from weaksal.engine.config import load_config
-    from weaksal.models import load_model
 
     data = make_dataset(tmp_path / "tags", count=10)
     (data / "tags.csv").write_text(
@@ -203,8 +197,38 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
         "engine.precision=32-true",
         "engine.workers=0",
         "engine.accelerator=cpu",
+        *extra,
     ]
-    config = load_config("configs/mws/mws_efficientnet_lite0.yaml", overrides)
+    return load_config("configs/mws/mws_efficientnet_lite0.yaml", overrides), coco
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("extra", "stages"),
+    [
+        (["data.captions=null", "data.unlabelled=[]"], ["init", "labels", "snet"]),
+        (["data.tags=null"], ["init", "coherence", "labels", "snet"]),
+    ],
+    ids=["tags-only", "captions-and-unlabelled"],
+)
+def test_tiny_pipeline_with_some_sources(tmp_path, extra, stages):
+    config, _ = _tiny_config(tmp_path, *extra)
+    summaries = mws.train(config, tmp_path / "run")
+    assert list(summaries) == stages
+    trained = summaries[stages[-3]]["networks"]
+    assert trained == (["cnet"] if "data.tags=null" not in extra else ["pnet"])
+    assert (tmp_path / "run" / "final.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from weaksal.cli import app
+    from weaksal.data import datasets
+    from weaksal.models import load_model
+
+    config, coco = _tiny_config(tmp_path)
     training_reads = []
     real = datasets.read_mask
     monkeypatch.setattr(

@@ -145,7 +145,9 @@ def _apply_override(config: dict, override: str, path: Path) -> None:
             )
         if not last:
             node = node[part]
-    if isinstance(node.get(parts[-1]), Mapping) and not isinstance(value, Mapping):
+    replaced = node.get(parts[-1])
+    if isinstance(replaced, Mapping) and not isinstance(value, Mapping) and value is not None:
+        # a section becomes a mapping, or null (an optional section switched off), never a value
         raise ConfigError(
             path,
             f"override {override!r} replaces the section '{key}' with a single value",
