@@ -29,6 +29,23 @@ class Stage:
     run: Callable[[Path], Any]
 
 
+def start_pipeline(run_dir: str | Path, config: dict[str, Any]) -> Path:
+    """The pipeline's own record in ``run_dir`` (config.yaml, run.json), written by rank 0.
+
+    Under torchrun every process runs the pipeline; only the first writes, and
+    a resumed run with another config is refused before any stage starts.
+    """
+    import os
+
+    from weaksal.engine.config import write_run_files
+
+    run_dir = Path(run_dir)
+    if int(os.environ.get("RANK", 0)) == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_run_files(run_dir, config, int(config.get("seed", 0)))
+    return run_dir
+
+
 def stage_done(run_dir: str | Path, name: str) -> bool:
     return (Path(run_dir) / name / DONE).is_file()
 

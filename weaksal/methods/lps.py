@@ -13,7 +13,6 @@ val priors, the network's real use, never a benchmark.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,8 +26,7 @@ from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
-from weaksal.engine.config import write_run_files
-from weaksal.engine.stages import Stage, run_pipeline
+from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.methods.common import (
     flip_generator,
@@ -149,10 +147,7 @@ def train_network(
 
 
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
-    run_dir = Path(run_dir)
-    if int(os.environ.get("RANK", 0)) == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_run_files(run_dir, config, int(config.get("seed", 0)))
+    run_dir = start_pipeline(run_dir, config)
     v = config.get("validation", {})
     stages = []
     val_priors = None

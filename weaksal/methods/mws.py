@@ -30,7 +30,6 @@ quality against them.
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -48,8 +47,7 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
-from weaksal.engine.config import write_run_files
-from weaksal.engine.stages import Stage, run_pipeline
+from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.errors import LayoutError, WeaksalError
 from weaksal.methods.common import (
@@ -450,10 +448,7 @@ def train_snet(
 
 # -- the pipeline -------------------------------------------------------------
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
-    run_dir = Path(run_dir)
-    if int(os.environ.get("RANK", 0)) == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_run_files(run_dir, config, int(config.get("seed", 0)))
+    run_dir = start_pipeline(run_dir, config)
     sources = Sources(config)
     label_samples = source_samples(config["data"]["pseudo_labels"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -15,7 +15,6 @@ only. Stage-1 validation uses the tags of the held-out split.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,7 @@ from weaksal.backbones import create_backbone
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
-from weaksal.engine.config import write_run_files
-from weaksal.engine.stages import Stage, run_pipeline
+from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.methods.common import (
     build_optimizer,
@@ -249,10 +247,7 @@ def train_stage2(
 
 # -- the pipeline -------------------------------------------------------------
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
-    run_dir = Path(run_dir)
-    if int(os.environ.get("RANK", 0)) == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_run_files(run_dir, config, int(config.get("seed", 0)))  # the pipeline's own record
+    run_dir = start_pipeline(run_dir, config)
     data, labels = config["data"], config["labels"]
     size = int(config["model"]["input_size"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
