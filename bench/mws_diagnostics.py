@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from weaksal.data import index_saliency, read_image, read_mask
+from weaksal.data.sources import dataset_path
 from weaksal.inference import TorchRuntime, predict_images, to_batch
-from weaksal.methods.common import dataset_path
 from weaksal.methods.mws import MapAverage, source_samples
 from weaksal.models import load_model
 from weaksal.pretrained import resolve_model

@@ -20,13 +20,13 @@ import torch
 from common import HEADER, row, score
 
 from weaksal.batch import Job, run_batch
+from weaksal.classic.files import write_detector_maps
 from weaksal.data.discover import open_dataset
+from weaksal.data.sources import dataset_path
 from weaksal.engine.config import load_config
 from weaksal.inference import TorchRuntime
 from weaksal.methods import pseudo_labels, wss
-from weaksal.methods.common import dataset_path
 from weaksal.models import load_model
-from weaksal.refine.jobs import write_detector_maps
 
 SETS = ("ECSSD", "SOD")
 

@@ -43,10 +43,10 @@ class Captioner:
         from weaksal.models import load_model
 
         self.model, spec = load_model(model_file, device)
-        if spec.get("architecture") != "mws_pnet":
+        if spec["task"] != "caption":
             raise WeaksalError(
-                f"{model_file}: a {spec.get('architecture')!r} model cannot caption. "
-                "Fix: pass an MWS PNet file (architecture mws_pnet) or --model mws"
+                f"{model_file}: a {spec['task']} model cannot caption. "
+                "Fix: pass a caption model (MWS's PNet, a run's coherence/pnet.safetensors) or --model mws"
             )
         self.vocabulary = Vocabulary(spec["vocabulary"])
         self.size = int(spec["input_size"])

@@ -92,8 +92,8 @@ def classic(
     """Unsupervised saliency maps; existing outputs are kept (resumable)."""
     from weaksal.batch import Job, run_batch
     from weaksal.classic import DETECTORS
+    from weaksal.classic.files import detect_file
     from weaksal.data import index_images
-    from weaksal.refine.jobs import detect_file
 
     if method not in DETECTORS:
         raise typer.BadParameter(f"unknown method {method!r}; choose from {', '.join(DETECTORS)}")
@@ -104,25 +104,34 @@ def classic(
 @app.command("refine")
 @friendly_errors
 def refine(
-    method: str = typer.Argument(..., help="densecrf | itercrf | mr"),
+    method: str = typer.Argument(..., help="densecrf | itercrf | mr | threshold"),
     images: Path = typer.Option(..., help="Folder of images (or a dataset root)."),
     maps: str = typer.Option(
         ..., help="Folder of maps to refine; mr takes several, comma-separated."
     ),
     out: Path = typer.Option(..., help="Where to write <stem>.png results."),
     preset: str = typer.Option(None, help="densecrf preset: mws (default) | ssnet | jsm."),
+    threshold: float = typer.Option(
+        None, help="itercrf: starting foreground threshold (0.65); threshold: the cut (0.5)."
+    ),
+    output: str = typer.Option(None, help="soft | binary (default: what the refiner gives)."),
     workers: int = typer.Option(1, help="Worker processes."),
 ) -> None:
     """Refine saliency maps into pseudo-labels; existing outputs are kept (resumable)."""
     from weaksal.batch import Job, run_batch
     from weaksal.data import index_images
     from weaksal.data.layouts import files_by_stem, pair_by_stem
-    from weaksal.refine.jobs import refine_file
+    from weaksal.refine.refiners import REFINERS, refine_file
 
-    if method not in ("densecrf", "itercrf", "mr"):
-        raise typer.BadParameter("method must be densecrf, itercrf or mr")
+    if method not in REFINERS:
+        raise typer.BadParameter(f"unknown method {method!r}; choose from {', '.join(REFINERS)}")
+    options = {
+        key: value
+        for key, value in (("preset", preset), ("threshold", threshold))
+        if value is not None
+    }
     folders = [Path(m) for m in maps.split(",") if m.strip()]
-    if len(folders) > 1 and method != "mr":
+    if len(folders) > 1 and not REFINERS.get(method).several_maps:
         raise typer.BadParameter(f"{method} refines one map per image; only mr combines several")
     image_files = {s.stem: s.image for s in index_images(images)}
     others = {f"map ({folder})": files_by_stem(folder) for folder in folders}
@@ -130,7 +139,11 @@ def refine(
     for item in unpaired:
         err_console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
     jobs = [
-        Job(stem, out / f"{stem}.png", (method, preset, image_files[stem], tuple(found.values())))
+        Job(
+            stem,
+            out / f"{stem}.png",
+            (method, output, options, image_files[stem], tuple(found.values())),
+        )
         for stem, found in pairs
     ]
     _report_batch(run_batch(refine_file, jobs, workers, _progress(method)), out)

@@ -6,9 +6,22 @@ import json
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from weaksal.data.atomic import atomic_path
-from weaksal.models import load_model
+from weaksal.errors import WeaksalError
+from weaksal.models import load_model, makes_saliency_from_rgb
+
+
+class SaliencyLogits(nn.Module):
+    """A network's ``Outputs.saliency`` as a plain tensor: the exported graph's one output."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        return self.network(rgb).saliency
 
 
 def export_onnx(model_path: str | Path, out: str | Path, opset: int = 18) -> Path:
@@ -18,12 +31,17 @@ def export_onnx(model_path: str | Path, out: str | Path, opset: int = 18) -> Pat
     (recorded, with the rest of the spec, in the ONNX metadata).
     """
     model, spec = load_model(model_path)
+    if not makes_saliency_from_rgb(spec):
+        raise WeaksalError(
+            f"{model_path}: a {spec['task']} model reading {spec['inputs']}; ONNX export covers"
+            " saliency from RGB. Fix: export a saliency model (weaksal train ... final.safetensors)"
+        )
     size = int(spec.get("input_size", 256))
     example = torch.rand(2, 3, size, size)
     batch = torch.export.Dim("batch", min=1, max=1024)
     with atomic_path(out) as tmp:
         program = torch.onnx.export(
-            model,
+            SaliencyLogits(model).eval(),
             (example,),
             dynamo=True,
             input_names=["rgb"],

@@ -34,7 +34,7 @@ def maps_at_original_size(
 
 
 class TorchRuntime:
-    """Eager PyTorch; ``channels_last`` memory format optional (faster on many CPUs)."""
+    """Eager PyTorch over a network's ``Outputs.saliency``; ``channels_last`` optional (faster on many CPUs)."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class TorchRuntime:
         x = torch.from_numpy(batch).to(self.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.model(x).float().cpu().numpy()
+        return self.model(x).saliency.float().cpu().numpy()
 
 
 class OnnxRuntime:

@@ -61,13 +61,18 @@ def open_runtime(
         return OnnxRuntime(model, threads), int(onnx_spec(model).get("input_size", 256))
     if runtime != "torch":
         raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
-    from weaksal.models import load_model
+    from weaksal.models import load_model, makes_saliency_from_rgb
 
     network, spec = load_model(model, device)
-    if spec.get("architecture") == "lps":
+    if spec["task"] == "promote":
         raise WeaksalError(
             f"{model}: an LPS model promotes the maps of another detector. "
             "Fix: use `weaksal promote --model ... --prior DIR`"
+        )
+    if not makes_saliency_from_rgb(spec):
+        raise WeaksalError(
+            f"{model}: a {spec['task']} model reading {spec['inputs']} gives no saliency map"
+            " from an image. Fix: pass a saliency model"
         )
     return TorchRuntime(network, device, channels_last), int(spec.get("input_size", 256))
 

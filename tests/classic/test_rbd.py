@@ -17,7 +17,7 @@ from weaksal.classic.rbd import (
 )
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
-from weaksal.refine.superpixels import RegionGraph, region_graph, slic_superpixels
+from weaksal.superpixels import RegionGraph, region_graph, slic_superpixels
 
 VARIANTS = ("paper", "authors")
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from weaksal.cli import app
 from weaksal.methods.lps import flipped_prior
-from weaksal.methods.lps_networks import LPSNet, resize_prior
 from weaksal.models import create_model, save_model
+from weaksal.models.lps import LPSNet, resize_prior
 from weaksal.nn.heads import SubPixelUpsample
 from weaksal.promote import Promoter, promote_folder
 
@@ -45,9 +45,9 @@ def test_anchors_are_per_image_so_a_batch_equals_single_images(region):
     model = tiny_lps(region)
     x, prior = torch.rand(3, 3, 64, 64), torch.rand(3, 1, 64, 64)
     with torch.no_grad():
-        batch = model(x, prior)
-        single = torch.cat([model(x[i : i + 1], prior[i : i + 1]) for i in range(3)])
-        other = model(torch.cat([x[:1], torch.rand(2, 3, 64, 64)]), prior)
+        batch = model(x, prior).saliency
+        single = torch.cat([model(x[i : i + 1], prior[i : i + 1]).saliency for i in range(3)])
+        other = model(torch.cat([x[:1], torch.rand(2, 3, 64, 64)]), prior).saliency
     assert batch.shape == (3, 1, 64, 64)
     assert torch.allclose(batch, single, atol=1e-4)
     assert torch.allclose(other[0], batch[0], atol=1e-4)  # neighbours do not move image 0
@@ -186,3 +186,15 @@ def test_promote_cli(promote_setup, tmp_path):
         app, ["predict", "--model", str(model_file), "--images", str(images), "--out", "x"]
     )
     assert bad.exit_code == 2 and "weaksal promote" in bad.output
+
+
+@pytest.mark.parametrize("decoder", ["fpn", "unet"])
+def test_lps_on_a_fast_decoder_embeds_its_stride_4_map(decoder):
+    torch.manual_seed(0)
+    model = create_model({**SPEC, "decoder": decoder, "embed_dim": 16}, pretrained="none").eval()
+    x, prior = torch.rand(2, 3, 64, 64), torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        pixels, _ = model.embed(x)
+        promoted = model.promote(x, prior, iterations=2)
+    assert pixels.shape == (2, 16, 16, 16) and model.encoder.output_stride == 32
+    assert promoted.shape == (2, 1, 16, 16) and ((promoted >= 0) & (promoted <= 1)).all()

@@ -15,12 +15,27 @@ from tests.engine.tiny import make_dataset
 from weaksal.backbones import create_backbone
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
+from weaksal.data.weak import CaptionedImages, caption_pairs
+from weaksal.errors import LayoutError
 from weaksal.methods import mws
-from weaksal.methods.mws_networks import AttentionModule, CNet, PNet
+from weaksal.models import Outputs
+from weaksal.models._parts import LastStage
+from weaksal.models.mws import AttentionModule, CNet, PNet
+from weaksal.superpixels import slic_superpixels
 
 
 def _encoder():
     return create_backbone("efficientnet_lite0", pretrained="none", output_stride=16)
+
+
+def cnet(num_classes: int = 5) -> CNet:
+    encoder = _encoder()
+    return CNet(encoder, LastStage(encoder), num_classes)
+
+
+def pnet(vocab_size: int, feature_dim: int, hidden: int) -> PNet:
+    encoder = _encoder()
+    return PNet(encoder, LastStage(encoder), vocab_size, feature_dim, hidden)
 
 
 def test_attention_module_is_eq_1_to_4():
@@ -43,46 +58,54 @@ def test_attention_module_is_eq_1_to_4():
 
 
 def test_cnet_outputs_and_saliency_contract():
-    net = CNet(_encoder(), num_classes=5).eval()
+    net = cnet().eval()
     x = torch.rand(2, 3, 64, 64)
-    logits, coarse = net(x, coarse=True)
-    assert logits.shape == (2, 5) and coarse.shape == (2, 1, 4, 4)  # stride 16
-    up = net(x)
-    torch.testing.assert_close(up, F.interpolate(coarse, size=(64, 64), mode="bilinear"))
-    with pytest.raises(ValueError, match="stride 16"):
-        CNet(create_backbone("efficientnet_lite0", "none", output_stride=8), 5)
+    out = net(x)
+    assert out.classes.shape == (2, 5) and out.coarse.shape == (2, 1, 4, 4)  # stride 16
+    torch.testing.assert_close(
+        out.saliency, F.interpolate(out.coarse, size=(64, 64), mode="bilinear")
+    )
+
+
+def test_attention_on_a_fast_decoder_gives_stride_4_maps():
+    from weaksal.models import create_model
+
+    spec = {"architecture": "mws_cnet", "backbone": "efficientnet_lite0", "classes": list("ab")}
+    net = create_model({**spec, "decoder": "unet"}, "none").eval()
+    out = net(torch.rand(1, 3, 64, 64))
+    assert out.coarse.shape == (1, 1, 16, 16) and out.saliency.shape == (1, 1, 64, 64)
 
 
 def test_pnet_teacher_forcing_is_causal_and_generation_matches_it():
     torch.manual_seed(0)
-    net = PNet(_encoder(), vocab_size=11, feature_dim=16, hidden=8).eval()
+    net = pnet(vocab_size=11, feature_dim=16, hidden=8).eval()
     x = torch.rand(1, 3, 32, 32)
     tokens = torch.tensor([[1, 5, 6, 7, 8, 2, 0]])
-    words, _ = net(x, tokens, coarse=True)
+    words = net(x, tokens).words
     assert words.shape == (1, 7, 11)
     changed = tokens.clone()
     changed[0, 3] = 9
-    words2, _ = net(x, changed, coarse=True)
+    words2 = net(x, changed).words
     torch.testing.assert_close(words[:, :4], words2[:, :4])  # steps <= 3 never see token 3
     assert not torch.allclose(words[:, 4], words2[:, 4])
     generated = net.generate(x, max_length=4)
     assert generated.shape == (1, 6)
     assert generated[0, 0] == words[0, 0].argmax()  # step 0 sees only g in both modes
     forced = torch.cat([torch.tensor([[1]]), generated[:, :-1]], dim=1)
-    replay, _ = net(x, forced, coarse=True)  # feeding its own words back reproduces them
+    replay = net(x, forced).words  # feeding its own words back reproduces them
     assert torch.equal(replay[0, 1:].argmax(-1), generated[0, 1:])
 
 
 def test_pnet_learns_a_caption():
     torch.manual_seed(0)
     vocabulary = Vocabulary.build(["a red square on grass"] * 4, min_count=1)
-    net = PNet(_encoder(), len(vocabulary), feature_dim=32, hidden=32)
+    net = pnet(len(vocabulary), feature_dim=32, hidden=32)
     tokens = torch.tensor([vocabulary.encode("a red square on grass")])
     x = torch.rand(1, 3, 32, 32)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     net.eval()  # BN statistics of one image would differ between training and decoding
     for _ in range(60):
-        words, _ = net(x, tokens, coarse=True)
+        words = net(x, tokens).words
         loss = F.cross_entropy(words.flatten(0, 1), tokens.flatten(), ignore_index=0)
         optimizer.zero_grad()
         loss.backward()
@@ -103,7 +126,7 @@ def test_losses_and_binarisation():
 def test_coherence_target_follows_the_object_seeded_by_both_maps():
     image = np.full((64, 64, 3), 30, np.uint8)
     image[16:48, 16:48] = (230, 40, 40)  # a red square on dark ground
-    regions = torch.from_numpy(mws.slic_superpixels(image, 60, 20.0).astype(np.int64)).unsqueeze(0)
+    regions = torch.from_numpy(slic_superpixels(image, 60, 20.0).astype(np.int64)).unsqueeze(0)
     rgb = torch.from_numpy(image).permute(2, 0, 1).float().unsqueeze(0) / 255
     cnet = torch.zeros(1, 1, 4, 4)
     cnet[..., 1:3, 1:3] = 0.9  # a peak on the square...
@@ -140,12 +163,12 @@ def test_caption_dataset_pads_each_caption():
         Sample("b", Path(__file__), captions=("a cat",)),
     ]
     vocabulary = Vocabulary.build(["a dog runs", "dog", "a cat"], min_count=1)
-    dataset = mws.CaptionedImages(samples, vocabulary, 32, max_length=4)
+    dataset = CaptionedImages(samples, vocabulary, 32, max_length=4)
     assert len(dataset) == 3 and dataset.pairs[2] == (1, "a cat")
     assert dataset.tokens[0].tolist() == [*vocabulary.encode("a dog runs", 4), 0]
     assert dataset.tokens[1].tolist() == [1, vocabulary.index["dog"], 2, 0, 0, 0]
-    with pytest.raises(mws.LayoutError, match="no captions"):
-        mws.caption_pairs([Sample("c", Path(__file__))])
+    with pytest.raises(LayoutError, match="no captions"):
+        caption_pairs([Sample("c", Path(__file__))])
 
 
 def _sources_config(tags, captions, unlabelled):
@@ -250,8 +273,10 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
     assert list(rows) == ["Cls", "Cap", "Avg", "+AT", "+AC", "Sal"]
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
-        mean = (torch.sigmoid(rows["Cls"](x)) + torch.sigmoid(rows["Cap"](x))) / 2
-        torch.testing.assert_close(torch.sigmoid(rows["Avg"](x)), mean, atol=1e-5, rtol=1e-4)
+        mean = (torch.sigmoid(rows["Cls"](x).saliency) + torch.sigmoid(rows["Cap"](x).saliency)) / 2
+        torch.testing.assert_close(
+            torch.sigmoid(rows["Avg"](x).saliency), mean, atol=1e-5, rtol=1e-4
+        )
     result = CliRunner().invoke(
         app,
         [
@@ -277,13 +302,13 @@ class _Constant(torch.nn.Module):
         self.logits = torch.logit(torch.tensor(probabilities)).view(1, 1, 1, -1)
 
     def forward(self, rgb):
-        return self.logits.expand(rgb.shape[0], 1, 1, -1)
+        return Outputs(saliency=self.logits.expand(rgb.shape[0], 1, 1, -1))
 
 
 def test_map_average_and_its_per_image_normalisation():
     nets = [_Constant([0.1, 0.3, 0.5]), _Constant([0.01, 0.02, 0.03])]
     x = torch.zeros(2, 3, 1, 3)
-    mean = torch.sigmoid(mws.MapAverage(nets)(x))[0, 0, 0]
+    mean = torch.sigmoid(mws.MapAverage(nets)(x).saliency)[0, 0, 0]
     torch.testing.assert_close(mean, torch.tensor([0.055, 0.16, 0.265]), atol=1e-5, rtol=1e-5)
-    stretched = torch.sigmoid(mws.MapAverage(nets, normalise=True)(x))[1, 0, 0]
+    stretched = torch.sigmoid(mws.MapAverage(nets, normalise=True)(x).saliency)[1, 0, 0]
     torch.testing.assert_close(stretched, torch.tensor([0.0, 0.5, 1.0]), atol=1e-5, rtol=1e-5)

@@ -3,10 +3,10 @@ import pydensecrf.densecrf as dcrf
 import pytest
 
 from tests.refine.helpers import coarse_map, synthetic_scene
+from weaksal.classic.mr import manifold_ranking_saliency
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.refine.dense_crf import PRESETS, refine_saliency, refine_segmentation
-from weaksal.refine.manifold_ranking import manifold_ranking_saliency
 
 
 def test_wrapper_equals_a_direct_pydensecrf_call():

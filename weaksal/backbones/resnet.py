@@ -30,7 +30,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from weaksal.backbones._registry import BACKBONES
 from weaksal.backbones.base import Encoder
+from weaksal.backbones.weights import WeightsSource
+
+_TV = "https://download.pytorch.org/models/"
 
 
 class Bottleneck(nn.Module):
@@ -120,6 +124,7 @@ class ResNet(Encoder):
                 block.downsample[0].stride = (1, 1)
 
 
+@BACKBONES.register("resnet50", weights=WeightsSource(url=_TV + "resnet50-0676ba61.pth"))
 def resnet50() -> ResNet:
     """ResNet-50 v1.5 (torchvision ``resnet50``)."""
     return ResNet((3, 4, 6, 3))

@@ -27,7 +27,11 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from weaksal.backbones._registry import BACKBONES
 from weaksal.backbones.base import Encoder
+from weaksal.backbones.weights import WeightsSource
+
+_TV = "https://download.pytorch.org/models/"
 
 # output channels of each 3x3 conv, "M" for a 2x2 max-pool (torchvision's configuration "D")
 _VGG16_LAYOUT: tuple[int | str, ...] = (
@@ -89,11 +93,13 @@ class VGG(Encoder):
         return [nn.Sequential(*layers[start:end]) for start, end in zip(starts, pools, strict=True)]
 
 
+@BACKBONES.register("vgg16", weights=WeightsSource(url=_TV + "vgg16-397923af.pth"))
 def vgg16() -> VGG:
     """VGG-16 (torchvision ``vgg16``)."""
     return VGG(batch_norm=False)
 
 
+@BACKBONES.register("vgg16_bn", weights=WeightsSource(url=_TV + "vgg16_bn-6c64b313.pth"))
 def vgg16_bn() -> VGG:
     """VGG-16 with BatchNorm after each conv (torchvision ``vgg16_bn``)."""
     return VGG(batch_norm=True)

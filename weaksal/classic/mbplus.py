@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from weaksal.classic._registry import DETECTORS
+
 #: Longer image side during computation (paper: 300 px).
 WORKING_SIDE = 300
 #: Width of each border strip for the boundary contrast map, as a fraction of the side.
@@ -33,6 +35,7 @@ _FRAME_ROW_FILL = 0.6 * 255.0  # fraction (x 255) of a row that must lie on that
 _UNREACHED = np.int16(np.iinfo(np.int16).max)
 
 
+@DETECTORS.register("mbplus", reference="Zhang et al., ICCV 2015")
 def mbplus(image: np.ndarray) -> np.ndarray:
     """MB+ saliency map of an RGB image.
 

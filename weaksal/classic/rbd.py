@@ -27,7 +27,7 @@ boundary regions taken as those within 8 pixels of the border. Only the
 removal of artificial image frames is left out.
 
 Units: colours are CIE Lab (L in 0..100) as computed by
-:func:`weaksal.refine.superpixels.region_graph`, so colour distances and
+:func:`weaksal.superpixels.region_graph`, so colour distances and
 colour sigmas are in Lab units; centroids are normalised to [0, 1] on each
 axis, so spatial distances and ``SIGMA_SPA`` are fractions of the image side.
 """
@@ -44,7 +44,8 @@ from scipy.spatial.distance import cdist
 from skimage.filters import threshold_otsu
 from threadpoolctl import threadpool_limits
 
-from weaksal.refine.superpixels import RegionGraph, region_graph, slic_superpixels
+from weaksal.classic._registry import DETECTORS
+from weaksal.superpixels import RegionGraph, region_graph, slic_superpixels
 
 Variant = Literal["paper", "authors"]
 
@@ -78,6 +79,7 @@ AUTHORS_BORDER_BAND = 8
 AUTHORS_TOP_RATE = 0.01
 
 
+@DETECTORS.register("rbd", reference="Zhu et al., CVPR 2014")
 def rbd(image: np.ndarray, n_segments: int = 600, *, variant: Variant = "authors") -> np.ndarray:
     """Optimised background-weighted-contrast saliency (wCtr*) of an RGB image.
 

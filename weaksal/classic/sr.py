@@ -9,9 +9,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from weaksal.classic._registry import DETECTORS
+
 WORKING_WIDTH = 64  # the paper works on images downsampled to 64 px wide
 
 
+@DETECTORS.register("sr", reference="Hou & Zhang, CVPR 2007")
 def spectral_residual(image: np.ndarray, blur_sigma: float = 3.0) -> np.ndarray:
     """Saliency map of an RGB uint8 image, as uint8 (H, W) scaled to 0..255.
 

@@ -12,19 +12,9 @@ import torch
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
+from weaksal.data.sources import dataset_path
 from weaksal.inference import TorchRuntime, predict_images
 from weaksal.metrics.evaluator import SaliencyEvaluator
-from weaksal.paths import data_root
-
-
-def dataset_path(name: str | Path) -> Path:
-    """A dataset named in a config: absolute, or relative to the data root (``WEAKSAL_DATA``)."""
-    path = Path(name).expanduser()
-    return path if path.is_absolute() else data_root() / path
-
-
-def split_samples(name: str, split: str | None) -> list[Sample]:
-    return open_dataset(dataset_path(name), split=split).samples
 
 
 def flip_generator(seed: int, step: int) -> torch.Generator:
@@ -145,7 +135,7 @@ def fit_pseudo_labels(
         images, labels = image_mask_batch(
             trainer, batch, step, settings.get("flip", True), channels_last
         )
-        logits = model(images).float()
+        logits = model(images).saliency.float()
         loss = bootstrapping_loss(
             logits, labels, float(settings["delta"]), bool(settings.get("hard", True))
         )

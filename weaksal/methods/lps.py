@@ -22,10 +22,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from weaksal.classic.files import write_detector_maps
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
+from weaksal.data.sources import split_samples
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.methods.common import (
@@ -35,12 +37,10 @@ from weaksal.methods.common import (
     image_mask_batch,
     set_lr,
     setup_network,
-    split_samples,
 )
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import save_model
 from weaksal.promote import Promoter
-from weaksal.refine.jobs import write_detector_maps
 
 
 def model_spec(config: dict[str, Any]) -> dict[str, Any]:
@@ -50,6 +50,8 @@ def model_spec(config: dict[str, Any]) -> dict[str, Any]:
         "backbone": m["backbone"],
         "input_size": int(m["input_size"]),
         "freeze_bn": bool(m.get("freeze_bn", False)),
+        "decoder": m.get("decoder", "paper"),
+        "decoder_width": int(m.get("decoder_width", 64)),
         "output_stride": int(m.get("output_stride", 8)),
         "channels": int(m.get("channels", 64)),
         "embed_dim": int(m.get("embed_dim", 512)),
@@ -137,7 +139,7 @@ def train_network(
         images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
         noise = flip_generator(trainer.seed + 1, step)  # another stream than the image flips
         prior = flipped_prior(masks, flip_p, noise, rank, world)
-        logits = model(images, prior).float()
+        logits = model(images, prior).saliency.float()
         loss = F.binary_cross_entropy_with_logits(logits, masks)
         stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
         trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)

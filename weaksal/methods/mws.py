@@ -39,20 +39,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset
 
 from weaksal.data.atomic import write_json
-from weaksal.data.datasets import SaliencyDataset, image_tensor
-from weaksal.data.discover import open_dataset
-from weaksal.data.imageio import read_image
+from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
-from weaksal.data.vocabulary import Vocabulary
+from weaksal.data.sources import source_samples
+from weaksal.data.weak import (
+    CaptionedImages,
+    TaggedImages,
+    UnlabelledImages,
+    build_vocabulary,
+    tag_classes,
+)
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.errors import LayoutError, WeaksalError
+from weaksal.errors import WeaksalError
 from weaksal.methods.common import (
     build_optimizer,
-    dataset_path,
     fit_pseudo_labels,
     flip_generator,
     guarded_step,
@@ -61,81 +64,9 @@ from weaksal.methods.common import (
     set_lr,
 )
 from weaksal.methods.pseudo_labels import make_labels
-from weaksal.methods.wss import TaggedImages, tag_classes
-from weaksal.models import create_model, load_model, save_model
+from weaksal.models import Outputs, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
 from weaksal.refine.manifold_ranking import mr_refine
-from weaksal.refine.superpixels import slic_superpixels
-
-
-# -- data ---------------------------------------------------------------------
-def source_samples(entry: Mapping[str, Any] | str | None) -> list[Sample]:
-    """Samples of one configured source: ``{dataset: NAME, split: SPLIT}`` or a dataset name."""
-    if not entry:
-        return []
-    if isinstance(entry, str):
-        entry = {"dataset": entry}
-    return open_dataset(dataset_path(entry["dataset"]), split=entry.get("split")).samples
-
-
-def caption_pairs(samples: Sequence[Sample]) -> list[tuple[int, str]]:
-    """(sample index, caption) pairs: each caption is one training sample, as in the code."""
-    pairs = [(i, caption) for i, s in enumerate(samples) for caption in s.captions]
-    if samples and not pairs:
-        raise LayoutError(
-            samples[0].image.parent,
-            "no captions found",
-            "point data.captions at a COCO tree with annotations/captions_<split>.json",
-        )
-    return pairs
-
-
-class CaptionedImages(Dataset):
-    """``{"image", "tokens"}``: one (image, caption) pair, tokens padded with ``<pad>`` = 0."""
-
-    def __init__(
-        self, samples: Sequence[Sample], vocabulary: Vocabulary, size: int, max_length: int = 20
-    ) -> None:
-        self.samples, self.size = list(samples), size
-        self.pairs = caption_pairs(self.samples)
-        self.length = max_length + 2
-        self.tokens = torch.zeros(len(self.pairs), self.length, dtype=torch.long)
-        for row, (_, caption) in enumerate(self.pairs):
-            encoded = vocabulary.encode(caption, max_length)
-            self.tokens[row, : len(encoded)] = torch.tensor(encoded)
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> dict:
-        sample = self.samples[self.pairs[index][0]]
-        return {
-            "image": image_tensor(read_image(sample.image), self.size),
-            "tokens": self.tokens[index],
-        }
-
-
-class UnlabelledImages(Dataset):
-    """``{"image", "regions"}``: the resized image and its SLIC regions (built in the loader)."""
-
-    def __init__(
-        self, samples: Sequence[Sample], size: int, n_segments: int = 200, compactness: float = 20.0
-    ) -> None:
-        self.images = SaliencyDataset(samples, size, with_masks=False)
-        self.n_segments, self.compactness = n_segments, compactness
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> dict:
-        image = self.images[index]["image"]
-        rgb = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
-        regions = slic_superpixels(rgb, self.n_segments, self.compactness)
-        return {"image": image, "regions": torch.from_numpy(regions.astype(np.int64))}
-
-
-def build_vocabulary(samples: Sequence[Sample], min_count: int) -> Vocabulary:
-    return Vocabulary.build((c for s in samples for c in s.captions), min_count)
 
 
 # -- losses -------------------------------------------------------------------
@@ -198,13 +129,15 @@ class MapAverage(nn.Module):
         self.networks = nn.ModuleList(networks)
         self.normalise = normalise
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
-        mean = torch.stack([torch.sigmoid(net(rgb).float()) for net in self.networks]).mean(0)
+    def forward(self, rgb: torch.Tensor) -> Outputs:
+        mean = torch.stack(
+            [torch.sigmoid(net(rgb).saliency.float()) for net in self.networks]
+        ).mean(0)
         if self.normalise:
             low = mean.amin(dim=(1, 2, 3), keepdim=True)
             high = mean.amax(dim=(1, 2, 3), keepdim=True)
             mean = (mean - low) / (high - low).clamp_min(1e-8)
-        return torch.logit(mean.clamp(1e-6, 1 - 1e-6))
+        return Outputs(saliency=torch.logit(mean.clamp(1e-6, 1 - 1e-6)))
 
 
 class Sources:
@@ -243,6 +176,8 @@ def network_specs(config: Mapping[str, Any], sources: Sources) -> dict[str, dict
     m = config["model"]
     common = {
         "backbone": m["backbone"],
+        "decoder": m.get("attention_decoder", "paper"),
+        "decoder_width": int(m.get("decoder_width", 64)),
         "input_size": int(m["input_size"]),
         "freeze_bn": bool(m.get("freeze_bn", False)),
         "feature_dim": int(m.get("feature_dim", 512)),
@@ -331,7 +266,7 @@ def train_attention(
         probability = torch.sigmoid(saliency.detach().float())
         probe[f"{name}_mean"] = float(probability.mean())
         if pupil is not None:  # on these images only ``name`` has labels: its map teaches
-            _, other = nets[pupil](images, coarse=True)
+            other = nets[pupil](images).coarse
             terms[f"at_{pupil[0]}"] = float(w["transfer"]) * map_bce(
                 other, binarise(probability, rule)
             )
@@ -346,7 +281,8 @@ def train_attention(
         probe: dict[str, float] = {}
         if "tags" in got:
             (images,) = images_of(got["tags"], step, 1)
-            logits, saliency = nets["cnet"](images, coarse=True)
+            out = nets["cnet"](images)
+            logits, saliency = out.classes, out.coarse
             terms["cls"] = (
                 multilabel_loss(  # averaged over classes: MultiLabelSoftMarginLoss
                     logits.float(), got["tags"]["tags"].to(trainer.device)
@@ -357,7 +293,8 @@ def train_attention(
         if "captions" in got:
             (images,) = images_of(got["captions"], step, 2)
             tokens = got["captions"]["tokens"].to(trainer.device)
-            words, saliency = nets["pnet"](images, tokens, coarse=True)
+            out = nets["pnet"](images, tokens)
+            words, saliency = out.words, out.coarse
             terms["cap"] = F.cross_entropy(
                 words.float().flatten(0, 1), tokens.flatten(), ignore_index=0
             )
@@ -366,7 +303,7 @@ def train_attention(
             images, regions = images_of(
                 got["unlabelled"], step, 3, [got["unlabelled"]["regions"].to(trainer.device)]
             )
-            coarse = [nets[name](images, coarse=True)[1] for name in nets]
+            coarse = [nets[name](images).coarse for name in nets]
             target = coherence_targets(
                 images,
                 [torch.sigmoid(c.float()) for c in coarse],
@@ -420,6 +357,8 @@ def snet_spec(config: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "architecture": "snet",
         "backbone": m["backbone"],
+        "decoder": m.get("decoder", "paper"),
+        "decoder_width": int(m.get("decoder_width", 64)),
         "input_size": int(m["input_size"]),
         "freeze_bn": bool(m.get("freeze_bn", False)),
         "method": "mws",

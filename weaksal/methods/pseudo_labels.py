@@ -2,7 +2,8 @@
 
 Shared by the weakly-supervised pipelines (WSS rounds, MWS's SNet labels).
 ``make_labels`` writes ``coarse/<stem>.png`` (the network's map at the
-image's size), ``labels/<stem>.png`` (the refined binary label) and
+image's size), ``labels/<stem>.png`` (the label any refiner of
+:data:`weaksal.refine.refiners.REFINERS` makes of it, binary) and
 ``quality.json``; existing files are kept, so an interrupted stage resumes.
 The training masks are read only by :func:`label_quality`, for reporting.
 """
@@ -20,6 +21,7 @@ from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
 from weaksal.inference import predict_images
 from weaksal.metrics.evaluator import SaliencyEvaluator
+from weaksal.refine.refiners import accepted_options, refine_file
 
 
 def write_coarse_maps(
@@ -33,26 +35,6 @@ def write_coarse_maps(
         maps = predict_images(runtime, [read_image(s.image) for s in chunk], size)
         for sample, saliency in zip(chunk, maps, strict=True):
             write_png(folder / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
-
-
-def refine_label_file(
-    method: str, threshold: float, image_path: Path, coarse_path: Path, output: Path
-) -> None:
-    """One pseudo-label: ``itercrf`` (WSS), ``densecrf`` (plain dense CRF, the ablation) or ``threshold``."""
-    image, coarse = read_image(image_path), read_mask(coarse_path)
-    if method == "itercrf":
-        from weaksal.refine.iterative_crf import iterative_crf
-
-        label = iterative_crf(image, coarse, threshold=threshold)
-    elif method == "densecrf":
-        from weaksal.refine.dense_crf import refine_saliency
-
-        label = ((refine_saliency(image, coarse, "mws") > 127) * 255).astype(np.uint8)
-    elif method == "threshold":
-        label = ((coarse > threshold * 255) * 255).astype(np.uint8)
-    else:
-        raise ValueError(f"unknown pseudo-label refinement {method!r}")
-    write_png(output, label)
 
 
 def label_quality(samples: list[Sample], folder: Path) -> dict[str, float]:
@@ -79,21 +61,24 @@ def make_labels(
     size: int,
     samples: list[Sample],
     folder: Path,
-    method: str,
+    refiner: str,
     threshold: float,
     workers: int,
 ) -> dict[str, Any]:
+    """Coarse maps of ``runtime``, refined by ``refiner`` into binary labels (``threshold``
+    goes to the refiners that take one: ``itercrf``, ``threshold``)."""
     write_coarse_maps(runtime, size, samples, folder / "coarse")
+    options = accepted_options(refiner, threshold=threshold)
     jobs = [
         Job(
             s.stem,
             folder / "labels" / f"{s.stem}.png",
-            (method, threshold, s.image, folder / "coarse" / f"{s.stem}.png"),
+            (refiner, "binary", options, s.image, (folder / "coarse" / f"{s.stem}.png",)),
         )
         for s in samples
     ]
     (folder / "labels").mkdir(parents=True, exist_ok=True)
-    report = run_batch(refine_label_file, jobs, workers)
+    report = run_batch(refine_file, jobs, workers)
     if report.failed:
         from weaksal.errors import WeaksalError
 

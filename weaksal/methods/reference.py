@@ -1,9 +1,10 @@
 """The fully-supervised reference model: MWS's SNet trained on pixel masks.
 
 It is the upper bound every weakly-supervised table compares against: the
-same network the weakly-supervised methods end with (stride-8 backbone,
-dilated 6/12/18/24 sum, learned x8 up-sampling), trained on ground-truth masks
-with binary cross-entropy. Validation and best-checkpoint choice use the
+same network the weakly-supervised methods end with (``decoder: paper``:
+stride-8 backbone, dilated 6/12/18/24 sum, learned x8 up-sampling; or a
+multi-scale ``decoder``), trained on ground-truth masks with binary
+cross-entropy. Validation and best-checkpoint choice use the
 held-out ``val`` split of the training set, never a benchmark.
 """
 
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
+from weaksal.data.sources import split_samples
 from weaksal.engine.trainer import Trainer
 from weaksal.methods.common import (
     evaluate_model,
@@ -24,7 +26,6 @@ from weaksal.methods.common import (
     image_mask_batch,
     set_lr,
     setup_network,
-    split_samples,
 )
 from weaksal.models import save_model
 
@@ -36,6 +37,8 @@ def model_spec(config: dict[str, Any]) -> dict[str, Any]:
         "backbone": m["backbone"],
         "input_size": int(m["input_size"]),
         "freeze_bn": bool(m.get("freeze_bn", False)),
+        "decoder": m.get("decoder", "paper"),
+        "decoder_width": int(m.get("decoder_width", 64)),
         "method": config["method"],
     }
 
@@ -76,7 +79,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     ):
         lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
         images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
-        logits = model(images)
+        logits = model(images).saliency
         loss = F.binary_cross_entropy_with_logits(logits.float(), masks)
         stepped = guarded_step(trainer, optimizer, raw_model.parameters(), loss, t.get("grad_clip"))
         trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)

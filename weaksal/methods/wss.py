@@ -19,17 +19,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import Dataset
 
-from weaksal.backbones import create_backbone
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
+from weaksal.data.sources import split_samples
+from weaksal.data.weak import TaggedImages, tag_classes
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
+from weaksal.inference import TorchRuntime
 from weaksal.methods.common import (
     build_optimizer,
     fit_pseudo_labels,
@@ -38,45 +37,11 @@ from weaksal.methods.common import (
     prepare_images,
     random_hflip,
     set_lr,
-    split_samples,
 )
 from weaksal.methods.pseudo_labels import make_labels
-from weaksal.methods.wss_networks import WSSClassifier, WSSSaliencyNet
-from weaksal.models import save_model
+from weaksal.models import create_model, load_model, save_model
+from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
-
-
-# -- data ---------------------------------------------------------------------
-def tag_classes(samples: list[Sample]) -> list[str]:
-    classes = sorted({tag for sample in samples for tag in sample.tags})
-    if not classes:
-        from weaksal.errors import LayoutError
-
-        raise LayoutError(
-            samples[0].image.parent if samples else Path("."),
-            "no image-level tags found",
-            "put a tags.csv (image,tag) beside the data or use ImageNet synset file names",
-        )
-    return classes
-
-
-class TaggedImages(Dataset):
-    """Images with a multi-hot tag vector (no masks: WSS never reads them for training)."""
-
-    def __init__(self, samples: list[Sample], classes: list[str], size: int) -> None:
-        self.images = SaliencyDataset(samples, size, with_masks=False)
-        position = {name: i for i, name in enumerate(classes)}
-        self.targets = torch.zeros(len(samples), len(classes))
-        for row, sample in enumerate(samples):
-            for tag in sample.tags:
-                if tag in position:
-                    self.targets[row, position[tag]] = 1.0
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> dict:
-        return {**self.images[index], "tags": self.targets[index]}
 
 
 # -- stage 1 ------------------------------------------------------------------
@@ -85,22 +50,32 @@ def _stage_config(config: dict[str, Any], section: str, stage: str) -> dict[str,
     return {**config, "stage": stage, "train": config[section]}
 
 
-def build_classifier(config: dict[str, Any], num_classes: int, pretrained: str) -> WSSClassifier:
+def classifier_spec(config: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    """Stage 1's network: FIN + GSP at stride 16 (the paper's; no decoder choice)."""
     m = config["model"]
-    encoder = create_backbone(
-        m["backbone"],
-        pretrained=pretrained,
-        output_stride=16,
-        freeze_bn=bool(m.get("freeze_bn", False)),
-    )
-    return WSSClassifier(
-        encoder,
-        num_classes,
-        m.get("pooling", "gsp"),
-        float(m.get("mu", 10.0)),
-        int(m.get("score_channels", 512)),
-        m.get("relu_cap", 7.0),
-    )
+    return {
+        "architecture": "wss_classifier",
+        "backbone": m["backbone"],
+        "classes": classes,
+        "input_size": int(m["input_size"]),
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        **{k: m[k] for k in ("pooling", "mu", "score_channels", "relu_cap") if k in m},
+        "method": "wss",
+    }
+
+
+def saliency_spec(config: dict[str, Any]) -> dict[str, Any]:
+    """Stage 2's network: the paper's FIN-skip FCN or a multi-scale ``model.decoder``."""
+    m = config["model"]
+    return {
+        "architecture": "wss",
+        "backbone": m["backbone"],
+        "decoder": m.get("decoder", "paper"),
+        "decoder_width": int(m.get("decoder_width", 64)),
+        "input_size": int(m["input_size"]),
+        "freeze_bn": bool(m.get("freeze_bn", False)),
+        "method": "wss",
+    }
 
 
 def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str, Any]:
@@ -110,7 +85,8 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
     trainer = Trainer(stage_config, folder, resume)
     samples = split_samples(data["train"], data.get("train_split"))
     classes = tag_classes(samples)
-    model = build_classifier(config, len(classes), config["model"].get("pretrained", "imagenet"))
+    spec = classifier_spec(config, classes)
+    model = create_model(spec, config["model"].get("pretrained", "imagenet"))
     channels_last = bool(config["engine"].get("channels_last", False))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -131,7 +107,7 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
                     torch.stack([it["image"] for it in items]), trainer.device, False
                 )
                 tags = torch.stack([it["tags"] for it in items]).to(trainer.device)
-                logits = raw(images)["logits"].float()
+                logits = raw(images).classes.float()
                 losses.append(float(multilabel_loss(logits, tags)) * len(items))
                 correct += int((tags.gather(1, logits.argmax(1, keepdim=True)) > 0).sum())
         raw.train()
@@ -153,11 +129,12 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
             )
         out = model(images)
         classification = multilabel_loss(
-            out["logits"].float(),
+            out.classes.float(),
             batch["tags"].to(trainer.device),
             float(t.get("negative_weight", 1.0)),
         )
-        sparsity = float(t["l1_weight"]) * out["foreground"].float().sum(dim=(1, 2, 3)).mean()
+        foreground = torch.sigmoid(out.coarse.float())  # F, the FIN's map
+        sparsity = float(t["l1_weight"]) * foreground.sum(dim=(1, 2, 3)).mean()
         loss = classification + sparsity
         stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
         trainer.log(
@@ -166,33 +143,9 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
             lr=lr,
             skipped=0.0 if stepped else 1.0,
         )
-    spec = {
-        "architecture": "wss_classifier",
-        "backbone": config["model"]["backbone"],
-        "classes": classes,
-        "input_size": size,
-        **{k: config["model"].get(k) for k in ("pooling", "mu", "score_channels", "relu_cap")},
-    }
     if trainer.is_writer:
         save_model(folder / "stage1.safetensors", raw, spec)
     return {"classes": len(classes), "steps": steps}
-
-
-# -- pseudo-labels ------------------------------------------------------------
-class ForegroundRuntime:
-    """Runtime adaptor: the FIN map F (stride 16) as logits at the input size, for predict_images."""
-
-    def __init__(self, classifier: WSSClassifier, device: torch.device) -> None:
-        self.model, self.device = classifier.eval(), device
-
-    @torch.inference_mode()
-    def logits(self, batch: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(batch).to(self.device)
-        foreground = self.model(x)["foreground"].float().clamp(1e-6, 1 - 1e-6)
-        logits = F.interpolate(
-            torch.logit(foreground), size=x.shape[-2:], mode="bilinear", align_corners=False
-        )
-        return logits.cpu().numpy()
 
 
 # -- stage 2 ------------------------------------------------------------------
@@ -205,20 +158,12 @@ def train_stage2(
     round_name: str,
 ) -> dict[str, Any]:
     """Self-training round: the FCN restarts from the stage-1 weights and fits the pseudo-labels."""
-    from weaksal.models import read_spec
-
     stage_config = _stage_config(config, "stage2", round_name)
     t, data, m = stage_config["train"], config["data"], config["model"]
     trainer = Trainer(stage_config, folder, resume)
-    stage1_spec = read_spec(stage1_file)
-    classifier = build_classifier(config, len(stage1_spec["classes"]), "none")
-    from safetensors.torch import load_file
-
-    classifier.load_state_dict(load_file(str(stage1_file)))
-    model = WSSSaliencyNet(
-        create_backbone(m["backbone"], "none", 16, bool(m.get("freeze_bn", False)))
-    )
-    model.load_stage1(classifier)
+    spec = saliency_spec(config)
+    model = create_model(spec, "none")
+    load_stage1(model, load_model(stage1_file)[0])
     channels_last = bool(config["engine"].get("channels_last", False))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -233,13 +178,6 @@ def train_stage2(
     fit_pseudo_labels(
         trainer, model, raw, optimizer, SaliencyDataset(samples, size), t, channels_last
     )
-    spec = {
-        "architecture": "wss",
-        "backbone": m["backbone"],
-        "input_size": size,
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        "method": "wss",
-    }
     if trainer.is_writer:
         save_model(folder / "fcn.safetensors", raw, spec)
     return {"steps": int(t["steps"])}
@@ -253,16 +191,12 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     train_samples = split_samples(data["train"], data.get("train_split"))
 
-    def stage1_runtime():
-        from weaksal.models import load_model
-
-        classifier, _ = load_model(run_dir / "stage1" / "stage1.safetensors", device)
-        return ForegroundRuntime(classifier, device)
+    def stage1_runtime():  # the FIN's map F, up-sampled: the stage-1 network's saliency output
+        return TorchRuntime(
+            load_model(run_dir / "stage1" / "stage1.safetensors", device)[0], device
+        )
 
     def round_runtime(name: str):
-        from weaksal.inference import TorchRuntime
-        from weaksal.models import load_model
-
         return TorchRuntime(load_model(run_dir / name / "fcn.safetensors", device)[0], device)
 
     rounds = int(config["stage2"].get("rounds", 2))

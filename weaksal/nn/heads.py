@@ -1,9 +1,21 @@
-"""Prediction heads that several methods share."""
+"""Prediction heads: from a decoder's feature map to a task's output at the input size.
+
+A head's ``forward(x, size)`` returns its output at ``size`` (the input's
+height and width). :class:`DenseHead` serves every per-pixel task (saliency:
+1 channel, segmentation: C+1 class logits, depth regression: 1 value) with
+a 1x1 convolution and bilinear up-sampling; :class:`DeconvHead` is the papers'
+learned up-sampling of an already one-channel map; :class:`ClassificationHead`
+scores image-level classes. The blocks the papers' heads are made of
+(dilated sums, learned and sub-pixel up-sampling) are here too.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from weaksal.nn.pooling import GlobalPool
 
 
 def bilinear_kernel(channels: int, kernel_size: int) -> torch.Tensor:
@@ -79,3 +91,49 @@ class SubPixelUpsample(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn(self.conv(x))
         return nn.functional.pixel_shuffle(x, self.factor) if self.factor > 1 else x
+
+
+class DenseHead(nn.Module):
+    """1x1 convolution to ``out_channels``, then bilinear up-sampling to the input size.
+
+    Saliency (1 channel of logits), segmentation (C+1 class logits) and depth
+    (1 regressed value) heads on the multi-scale decoders: the decoder already
+    mixed context and detail, so one linear layer per pixel suffices.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int = 1) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        x = self.conv(x)
+        if tuple(x.shape[-2:]) == tuple(size):
+            return x
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+class DeconvHead(nn.Module):
+    """The papers' output layer: a learned x``factor`` up-sampling of ``channels`` maps.
+
+    The output size is set by the factor (input size for inputs divisible by
+    the network's stride), exactly as in the papers' networks.
+    """
+
+    def __init__(self, channels: int, factor: int) -> None:
+        super().__init__()
+        self.upsample = LearnedUpsample(channels, factor)
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        return self.upsample(x)
+
+
+class ClassificationHead(nn.Module):
+    """Image-level class logits: global pooling (``gap``, ``gmp`` or ``gsp``) then a linear layer."""
+
+    def __init__(self, in_channels: int, num_classes: int, pooling: str = "gap") -> None:
+        super().__init__()
+        self.pool = GlobalPool(pooling)
+        self.fc = nn.Linear(in_channels, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(x))

@@ -11,18 +11,33 @@ backbone feature map ``v``::
 CNet scores ``g`` with one linear layer (multi-label classification); PNet
 decodes a caption from ``g`` with a one-layer LSTM (hidden 512) and teacher
 forcing: the inputs are ``[g, emb(<start>), emb(w1), ...]`` and the targets
-``[<start>, w1, ..., <end>]``, as in the authors' code. ``saliency`` is the
-map ``s``; ``forward`` (RGB -> logits at the input size) makes either network
-usable wherever a saliency model is.
+``[<start>, w1, ..., <end>]``, as in the authors' code. ``Outputs.coarse``
+is the map ``s`` (logits) and ``Outputs.saliency`` the same up-sampled to
+the input size, so either network works wherever a saliency model does.
+
+``decoder: paper``: ``v`` is the stride-16 feature map of the dilated
+backbone; ``decoder: fpn | unet``: the multi-scale decoder's stride-4 map.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from weaksal.backbones import Encoder
+from weaksal.models._outputs import Outputs
+from weaksal.models._parts import (
+    DECODER_DEFAULTS,
+    LastStage,
+    build_decoder,
+    build_encoder,
+    is_paper,
+)
+from weaksal.models._registry import register_model
+from weaksal.nn.decoders import Decoder
 
 
 class AttentionModule(nn.Module):
@@ -47,16 +62,15 @@ class AttentionModule(nn.Module):
 
 
 class _AttentionNet(nn.Module):
-    def __init__(self, encoder: Encoder, feature_dim: int) -> None:
+    def __init__(self, encoder: Encoder, decoder: Decoder, feature_dim: int) -> None:
         super().__init__()
-        if encoder.output_stride != 16:
-            raise ValueError("MWS's CNet and PNet need an encoder at output stride 16")
         self.encoder = encoder
-        self.attention = AttentionModule(encoder.out_channels[-1], feature_dim)
+        self.decoder = decoder
+        self.attention = AttentionModule(decoder.out_channels, feature_dim)
 
     def attend(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(saliency logits at stride 16, global feature g)`` of RGB in [0, 1]."""
-        return self.attention(self.encoder.forward_image(rgb)[-1])
+        """``(saliency logits at the decoder's stride, global feature g)`` of RGB in [0, 1]."""
+        return self.attention(self.decoder(self.encoder.forward_image(rgb)))
 
     @staticmethod
     def upsample(logits: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
@@ -67,47 +81,53 @@ class _AttentionNet(nn.Module):
 class CNet(_AttentionNet):
     """Backbone + attention + linear classifier over ``num_classes`` tags."""
 
-    def __init__(self, encoder: Encoder, num_classes: int, feature_dim: int = 512) -> None:
-        super().__init__(encoder, feature_dim)
+    def __init__(
+        self, encoder: Encoder, decoder: Decoder, num_classes: int, feature_dim: int = 512
+    ) -> None:
+        super().__init__(encoder, decoder, feature_dim)
         self.classifier = nn.Linear(feature_dim, num_classes)
 
-    def forward(self, rgb: torch.Tensor, coarse: bool = False):
-        """Saliency logits at the input size; ``coarse``: (class logits (N, C), stride-16 logits).
-
-        Training goes through ``forward`` so that DDP and autocast wrappers see it.
-        """
+    def forward(self, rgb: torch.Tensor) -> Outputs:
+        """``Outputs(classes (N, C), coarse, saliency)``; training goes through ``forward`` too,
+        so that DDP and autocast wrappers see it."""
         saliency, g = self.attend(rgb)
-        return (self.classifier(g), saliency) if coarse else self.upsample(saliency, rgb)
+        return Outputs(
+            classes=self.classifier(g), coarse=saliency, saliency=self.upsample(saliency, rgb)
+        )
 
 
 class PNet(_AttentionNet):
     """Backbone + attention + LSTM caption decoder over a ``vocab_size``-word vocabulary."""
 
     def __init__(
-        self, encoder: Encoder, vocab_size: int, feature_dim: int = 512, hidden: int = 512
+        self,
+        encoder: Encoder,
+        decoder: Decoder,
+        vocab_size: int,
+        feature_dim: int = 512,
+        hidden: int = 512,
     ) -> None:
-        super().__init__(encoder, feature_dim)
+        super().__init__(encoder, decoder, feature_dim)
         self.embed = nn.Embedding(
             vocab_size, feature_dim
         )  # words share g's space (code: embed 512)
         self.lstm = nn.LSTM(feature_dim, hidden, num_layers=1, batch_first=True)
         self.vocab = nn.Linear(hidden, vocab_size)
 
-    def forward(self, rgb: torch.Tensor, tokens: torch.Tensor | None = None, coarse: bool = False):
-        """Saliency logits at the input size; ``coarse``: (word logits or None, stride-16 logits).
+    def forward(self, rgb: torch.Tensor, tokens: torch.Tensor | None = None) -> Outputs:
+        """``Outputs(coarse, saliency)``, and ``words`` (N, T, V) when ``tokens`` are given.
 
         Teacher forcing: ``tokens`` (N, T) is ``<start> w1 .. wn <end>`` padded
         with 0; step 0 sees ``g``, step t > 0 the embedding of ``tokens[:, t - 1]``;
-        the word logits (N, T, V) predict ``tokens``.
+        the word logits predict ``tokens``.
         """
         saliency, g = self.attend(rgb)
-        if not coarse:
-            return self.upsample(saliency, rgb)
-        if tokens is None:
-            return None, saliency
-        inputs = torch.cat([g.unsqueeze(1), self.embed(tokens[:, :-1]).to(g.dtype)], dim=1)
-        hidden, _ = self.lstm(inputs)
-        return self.vocab(hidden), saliency
+        outputs = Outputs(coarse=saliency, saliency=self.upsample(saliency, rgb))
+        if tokens is not None:
+            inputs = torch.cat([g.unsqueeze(1), self.embed(tokens[:, :-1]).to(g.dtype)], dim=1)
+            hidden, _ = self.lstm(inputs)
+            outputs.words = self.vocab(hidden)
+        return outputs
 
     @torch.no_grad()
     def generate(self, rgb: torch.Tensor, max_length: int = 20) -> torch.Tensor:
@@ -120,3 +140,39 @@ class PNet(_AttentionNet):
             words.append(word)
             inputs = self.embed(word).unsqueeze(1).to(g.dtype)
         return torch.stack(words, dim=1)
+
+
+def _encoder_decoder(spec: dict[str, Any], pretrained: str) -> tuple[Encoder, Decoder]:
+    encoder = build_encoder(spec, pretrained, paper_stride=16)
+    decoder = LastStage(encoder) if is_paper(spec) else build_decoder(spec, encoder)
+    return encoder, decoder
+
+
+@register_model(
+    "mws_cnet",
+    task="classification",
+    outputs=("classes", "coarse", "saliency"),
+    defaults={**DECODER_DEFAULTS, "feature_dim": 512},
+    about="MWS's CNet (tags); its attention map is a saliency map",
+)
+def mws_cnet(spec: dict[str, Any], pretrained: str) -> nn.Module:
+    encoder, decoder = _encoder_decoder(spec, pretrained)
+    return CNet(encoder, decoder, len(spec["classes"]), int(spec["feature_dim"]))
+
+
+@register_model(
+    "mws_pnet",
+    task="caption",
+    outputs=("words", "coarse", "saliency"),
+    defaults={**DECODER_DEFAULTS, "feature_dim": 512, "hidden": 512, "max_caption_length": 20},
+    about="MWS's PNet (captions, `weaksal caption`); its attention map is a saliency map",
+)
+def mws_pnet(spec: dict[str, Any], pretrained: str) -> nn.Module:
+    encoder, decoder = _encoder_decoder(spec, pretrained)
+    return PNet(
+        encoder,
+        decoder,
+        len(spec["vocabulary"]),
+        int(spec["feature_dim"]),
+        int(spec["hidden"]),
+    )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from weaksal.data import read_image
-from weaksal.refine.superpixels import region_graph, relabel, slic_superpixels
+from weaksal.superpixels import region_graph, relabel, slic_superpixels
 
 
 def test_region_graph_statistics_on_a_hand_made_partition():

@@ -16,20 +16,30 @@ distances to the two anchors, i.e. ``sigmoid(d_bg - d_fg)``; the network's
 logit is ``d_bg - d_fg``. Anchors are computed per image (the released code
 normalised by sums over the whole batch, which mixes images when batch > 1).
 
-``embed_stride`` sets the embedding resolution: 1 is the paper's (every input
-pixel); larger values embed every ``embed_stride``-th pixel (stages finer than
-that are average-pooled) and the probability map is up-sampled. The CPU
-config uses 4 with a stride-16 backbone: five times faster to train than the
-paper's layout on this hardware (see the config).
+``decoder: paper`` is the per-block sub-pixel layout above. ``embed_stride``
+sets its embedding resolution: 1 is the paper's (every input pixel); larger
+values embed every ``embed_stride``-th pixel (stages finer than that are
+average-pooled) and the probability map is up-sampled. The CPU config uses 4
+with a stride-16 backbone: five times faster to train than the paper's layout
+on this hardware (see the config). ``decoder: fpn | unet`` embeds that
+decoder's stride-4 map instead (``output_stride`` and ``embed_stride`` then
+play no part).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from weaksal.backbones import Encoder
+from weaksal.models._outputs import Outputs
+from weaksal.models._parts import DECODER_DEFAULTS, build_decoder, build_encoder, is_paper
+from weaksal.models._registry import register_model
+from weaksal.nn.decoders import Decoder
 from weaksal.nn.heads import SubPixelUpsample
 
 REGIONS = ("conv", "fc")
@@ -54,8 +64,28 @@ def resize_prior(prior: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(prior, size=size, mode="bilinear", align_corners=False)
 
 
+class SubPixelConcat(Decoder):
+    """LPS's paper decoder: every block's features, sub-pixel up-sampled to ``C`` channels, concatenated."""
+
+    def __init__(self, encoder: Encoder, channels: int = 64, embed_stride: int = 2) -> None:
+        super().__init__()
+        strides = encoder.strides
+        if embed_stride < 1 or any(max(s, embed_stride) % min(s, embed_stride) for s in strides):
+            raise ValueError(f"embed_stride {embed_stride} and stage strides {strides} must nest")
+        self.upsample = nn.ModuleList(
+            SubPixelUpsample(c, channels, s // embed_stride)
+            if s >= embed_stride  # stages finer than the embedding are average-pooled to it
+            else nn.Sequential(nn.AvgPool2d(embed_stride // s), SubPixelUpsample(c, channels, 1))
+            for c, s in zip(encoder.out_channels, strides, strict=True)
+        )
+        self.out_channels, self.stride = channels * len(strides), embed_stride
+
+    def forward(self, features: Sequence[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([up(x) for up, x in zip(self.upsample, features, strict=True)], dim=1)
+
+
 class LPSNet(nn.Module):
-    """``forward(rgb, prior)`` -> logits ``d_bg - d_fg`` at the input size.
+    """``forward(rgb, prior)`` -> ``Outputs.saliency``: logits ``d_bg - d_fg`` at the input size.
 
     ``rgb`` is float RGB in [0, 1] ``(N, 3, H, W)``; ``prior`` ``(N, 1, H', W')``
     in [0, 1] (any size), the map whose salient and background regions give the
@@ -63,29 +93,15 @@ class LPSNet(nn.Module):
     """
 
     def __init__(
-        self,
-        encoder: Encoder,
-        channels: int = 64,
-        embed_dim: int = 512,
-        region: str = "conv",
-        embed_stride: int = 2,
+        self, encoder: Encoder, decoder: Decoder, embed_dim: int = 512, region: str = "conv"
     ) -> None:
         super().__init__()
         if region not in REGIONS:
             raise ValueError(f"region must be one of {REGIONS}, not {region!r}")
-        strides = encoder.strides
-        if embed_stride < 1 or any(max(s, embed_stride) % min(s, embed_stride) for s in strides):
-            raise ValueError(f"embed_stride {embed_stride} and stage strides {strides} must nest")
         self.encoder = encoder
+        self.decoder = decoder
         self.region = region
-        self.embed_stride = embed_stride
-        self.upsample = nn.ModuleList(
-            SubPixelUpsample(c, channels, s // embed_stride)
-            if s >= embed_stride  # stages finer than the embedding are average-pooled to it
-            else nn.Sequential(nn.AvgPool2d(embed_stride // s), SubPixelUpsample(c, channels, 1))
-            for c, s in zip(encoder.out_channels, strides, strict=True)
-        )
-        width = channels * len(strides)
+        width = decoder.out_channels
         self.pixel_embedding = _two_convs(width, embed_dim)
         if region == "conv":
             self.region_embedding = _two_convs(width, embed_dim)
@@ -100,8 +116,7 @@ class LPSNet(nn.Module):
         Region features are the conv-embedded map (conv variant, ``D`` channels)
         or the ``5C`` map itself (FC variant), averaged over regions later.
         """
-        stages = self.encoder.forward_image(rgb)
-        joint = torch.cat([up(x) for up, x in zip(self.upsample, stages, strict=True)], dim=1)
+        joint = self.decoder(self.encoder.forward_image(rgb))
         pixels = self.pixel_embedding(joint)
         regions = self.region_embedding(joint) if self.region == "conv" else joint
         return pixels, regions
@@ -128,10 +143,13 @@ class LPSNet(nn.Module):
         distances = squared.clamp_min(1e-6).sqrt()  # (N, 2, h, w): to salient, to background
         return distances[:, 1:2] - distances[:, 0:1]
 
-    def forward(self, rgb: torch.Tensor, prior: torch.Tensor) -> torch.Tensor:
+    def forward(self, rgb: torch.Tensor, prior: torch.Tensor) -> Outputs:
         pixels, regions = self.embed(rgb)
         logits = self.classify(pixels, self.anchors(regions, prior))
-        return F.interpolate(logits, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
+        size = rgb.shape[-2:]
+        return Outputs(
+            saliency=F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+        )
 
     @torch.no_grad()
     def promote(
@@ -170,3 +188,27 @@ class LPSNet(nn.Module):
             if history is not None:
                 history.append(current)
         return current
+
+
+@register_model(
+    "lps",
+    task="promote",
+    inputs="rgb+prior",
+    defaults={
+        **DECODER_DEFAULTS,
+        "output_stride": 8,
+        "channels": 64,
+        "embed_dim": 512,
+        "region": "conv",
+        "embed_stride": 2,
+    },
+    legacy_keys={"upsample.": "decoder.upsample."},
+    about="LPS: image + prior map -> promoted map (weaksal promote)",
+)
+def lps(spec: dict[str, Any], pretrained: str) -> nn.Module:
+    encoder = build_encoder(spec, pretrained, paper_stride=int(spec["output_stride"]))
+    if is_paper(spec):
+        decoder = SubPixelConcat(encoder, int(spec["channels"]), int(spec["embed_stride"]))
+    else:
+        decoder = build_decoder(spec, encoder)
+    return LPSNet(encoder, decoder, int(spec["embed_dim"]), spec["region"])

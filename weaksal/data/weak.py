@@ -1,0 +1,115 @@
+"""Weak-label datasets: tagged images, captioned images, unlabelled images.
+
+Items are ``uint8`` image tensors resized to the network's square input (as
+:class:`~weaksal.data.datasets.SaliencyDataset`'s) plus the weak label: a
+multi-hot tag vector, caption tokens, or the image's SLIC regions. None of
+them ever reads a mask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from weaksal.data.datasets import SaliencyDataset, image_tensor
+from weaksal.data.imageio import read_image
+from weaksal.data.layouts import Sample
+from weaksal.data.vocabulary import Vocabulary
+from weaksal.errors import LayoutError
+
+
+def tag_classes(samples: Sequence[Sample]) -> list[str]:
+    """The sorted tag names of ``samples``; an error when none has a tag."""
+    classes = sorted({tag for sample in samples for tag in sample.tags})
+    if not classes:
+        raise LayoutError(
+            samples[0].image.parent if samples else Path("."),
+            "no image-level tags found",
+            "put a tags.csv (image,tag) beside the data or use ImageNet synset file names",
+        )
+    return classes
+
+
+class TaggedImages(Dataset):
+    """``{"image", "tags", "index"}``: an image and its multi-hot tag vector over ``classes``."""
+
+    def __init__(self, samples: Sequence[Sample], classes: Sequence[str], size: int) -> None:
+        self.images = SaliencyDataset(samples, size, with_masks=False)
+        position = {name: i for i, name in enumerate(classes)}
+        self.targets = torch.zeros(len(samples), len(classes))
+        for row, sample in enumerate(samples):
+            for tag in sample.tags:
+                if tag in position:
+                    self.targets[row, position[tag]] = 1.0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict:
+        return {**self.images[index], "tags": self.targets[index]}
+
+
+def caption_pairs(samples: Sequence[Sample]) -> list[tuple[int, str]]:
+    """(sample index, caption) pairs: each caption is one training sample, as in MWS's code."""
+    pairs = [(i, caption) for i, s in enumerate(samples) for caption in s.captions]
+    if samples and not pairs:
+        raise LayoutError(
+            samples[0].image.parent,
+            "no captions found",
+            "point data.captions at a COCO tree with annotations/captions_<split>.json",
+        )
+    return pairs
+
+
+def build_vocabulary(samples: Sequence[Sample], min_count: int) -> Vocabulary:
+    return Vocabulary.build((c for s in samples for c in s.captions), min_count)
+
+
+class CaptionedImages(Dataset):
+    """``{"image", "tokens"}``: one (image, caption) pair, tokens padded with ``<pad>`` = 0."""
+
+    def __init__(
+        self, samples: Sequence[Sample], vocabulary: Vocabulary, size: int, max_length: int = 20
+    ) -> None:
+        self.samples, self.size = list(samples), size
+        self.pairs = caption_pairs(self.samples)
+        self.length = max_length + 2
+        self.tokens = torch.zeros(len(self.pairs), self.length, dtype=torch.long)
+        for row, (_, caption) in enumerate(self.pairs):
+            encoded = vocabulary.encode(caption, max_length)
+            self.tokens[row, : len(encoded)] = torch.tensor(encoded)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.samples[self.pairs[index][0]]
+        return {
+            "image": image_tensor(read_image(sample.image), self.size),
+            "tokens": self.tokens[index],
+        }
+
+
+class UnlabelledImages(Dataset):
+    """``{"image", "regions"}``: the resized image and its SLIC regions (built in the loader workers)."""
+
+    def __init__(
+        self, samples: Sequence[Sample], size: int, n_segments: int = 200, compactness: float = 20.0
+    ) -> None:
+        self.images = SaliencyDataset(samples, size, with_masks=False)
+        self.n_segments, self.compactness = n_segments, compactness
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict:
+        from weaksal.superpixels import slic_superpixels
+
+        image = self.images[index]["image"]
+        rgb = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
+        regions = slic_superpixels(rgb, self.n_segments, self.compactness)
+        return {"image": image, "regions": torch.from_numpy(regions.astype(np.int64))}
