@@ -19,10 +19,9 @@ import numpy as np
 import torch
 
 from weaksal.data import index_saliency, read_image, read_mask
-from weaksal.data.sources import dataset_path
+from weaksal.data.sources import dataset_path, source_samples
 from weaksal.inference import TorchRuntime, predict_images, to_batch
-from weaksal.methods.mws import MapAverage, source_samples
-from weaksal.models import load_model
+from weaksal.models import MapAverage, load_model
 from weaksal.pretrained import resolve_model
 from weaksal.refine.dense_crf import refine_saliency
 
@@ -40,7 +39,7 @@ def main() -> None:
     }
     for name, network in networks.items():
         with torch.no_grad():
-            maps = torch.sigmoid(network(batch, coarse=True)[1].float())
+            maps = torch.sigmoid(network(batch).coarse.float())
         mean = maps.mean(dim=(1, 2, 3))
         peak = maps.amax(dim=(1, 2, 3))
         share = (maps >= 2 * mean.view(-1, 1, 1, 1)).float().mean()

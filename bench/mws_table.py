@@ -25,7 +25,7 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_mask
 from weaksal.data.sources import dataset_path
 from weaksal.inference import TorchRuntime
-from weaksal.methods.mws import TABLE_ROWS
+from weaksal.methods import get_method
 from weaksal.methods.pseudo_labels import write_coarse_maps
 from weaksal.models import load_model
 from weaksal.pretrained import resolve_model
@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     cache = args.run / "bench"
     folders: dict[str, Path] = {}
-    for label, files in TABLE_ROWS.items():
+    for label, files in get_method("mws").table_rows.items():
         if not all((args.run / f).exists() for f in files):
             continue
         parts = [

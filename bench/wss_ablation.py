@@ -24,9 +24,11 @@ from weaksal.classic.files import write_detector_maps
 from weaksal.data.discover import open_dataset
 from weaksal.data.sources import dataset_path
 from weaksal.engine.config import load_config
+from weaksal.engine.schema import resolve_config
 from weaksal.inference import TorchRuntime
 from weaksal.methods import pseudo_labels, wss
 from weaksal.models import load_model
+from weaksal.refine.refiners import accepted_options, refine_file
 
 SETS = ("ECSSD", "SOD")
 
@@ -40,13 +42,16 @@ def refined_maps(
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     samples = open_dataset(dataset_path(name)).samples
+    options = accepted_options(method, threshold=threshold)
     jobs = [
         Job(
-            s.stem, folder / f"{s.stem}.png", (method, threshold, s.image, coarse / f"{s.stem}.png")
+            s.stem,
+            folder / f"{s.stem}.png",
+            (method, "binary", options, s.image, (coarse / f"{s.stem}.png",)),
         )
         for s in samples
     ]
-    run_batch(pseudo_labels.refine_label_file, jobs, workers)
+    run_batch(refine_file, jobs, workers)
 
 
 def main() -> None:
@@ -79,11 +84,14 @@ def main() -> None:
         if not (stage1 / "stage1.safetensors").exists():
             if not args.train_pooling:
                 continue
-            variant = load_config(
-                Path("configs/wss/wss_efficientnet_lite0.yaml"), [f"model.pooling={pooling}"]
+            variant = resolve_config(
+                load_config(
+                    Path("configs/wss/wss_efficientnet_lite0.yaml"), [f"model.pooling={pooling}"]
+                ),
+                wss.SECTIONS,
             )
             wss.train_stage1(variant, stage1, resume=True)
-        runtime = wss.ForegroundRuntime(load_model(stage1 / "stage1.safetensors")[0], device)
+        runtime = TorchRuntime(load_model(stage1 / "stage1.safetensors")[0], device)
         for name in SETS:
             network_maps(runtime, size, out / f"FIN1-{pooling}" / name, name)
         rows[f"FIN1 ({pooling.upper()})"] = out / f"FIN1-{pooling}"

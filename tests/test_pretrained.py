@@ -18,12 +18,12 @@ from weaksal.models import create_model, load_model, save_model
 SPEC = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}
 
 
-def tiny_run(folder):
+def tiny_run(folder, method: str = "wss"):
     torch.manual_seed(0)
     model = create_model(SPEC, pretrained="none").eval()
     folder.mkdir(parents=True)
     save_model(folder / "final.safetensors", model, SPEC)
-    (folder / "config.yaml").write_text("method: wss\nseed: 0\n")
+    (folder / "config.yaml").write_text(f"method: {method}\nseed: 0\nmodel:\n  backbone: x\n")
     (folder / "eval.json").write_text(json.dumps({"benchmarks": {"ECSSD": {"mae": 0.2}}}))
     (folder / "summary.json").write_text(json.dumps({"stage1": {"steps": 3}}))
     for stage in ("stage1", "round1"):
@@ -35,14 +35,13 @@ def tiny_run(folder):
 @pytest.fixture()
 def package_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "PACKAGE_DIR", tmp_path / "package")
-    monkeypatch.setitem(pretrained.PRETRAINED, "tiny", "a test model")
     return tmp_path / "package"
 
 
-def test_ship_run_copies_half_model_logs_and_scores(tmp_path, package_dir):
+def test_ship_run_copies_half_model_logs_scores_and_writes_the_manifest(tmp_path, package_dir):
     model = tiny_run(tmp_path / "run")
-    target = pretrained.ship_run(tmp_path / "run", "tiny")
-    assert target == package_dir / "tiny"
+    target = pretrained.ship_run(tmp_path / "run", "tiny", "a test model")
+    assert target == package_dir / "tiny" and pretrained.shipped_names() == ["tiny"]
     assert sorted(p.name for p in (target / "logs").iterdir()) == ["round1.jsonl", "stage1.jsonl"]
     assert json.loads((target / "eval.json").read_text())["benchmarks"]["ECSSD"]["mae"] == 0.2
     shipped, spec = load_model(pretrained.resolve_model("tiny"))
@@ -51,25 +50,45 @@ def test_ship_run_copies_half_model_logs_and_scores(tmp_path, package_dir):
     with torch.no_grad():
         full, half = model(x).saliency, shipped(x).saliency
     assert 0 < (full - half).abs().max() < 0.05 * full.abs().max()  # rounded, not changed
-    assert pretrained.model_card("tiny")["config"]["method"] == "wss"
+    card = pretrained.model_card("tiny")
+    assert card["config"]["method"] == card["method"] == "wss"
+    assert card["description"] == "a test model"
+    entry = card["files"]["model.safetensors"]  # WSS ships its final model in the saliency role
+    assert entry["role"] == "saliency" and entry["source"] == "final.safetensors"
+    assert len(entry["sha256"]) == 64 and entry["task"] == "saliency"
     assert not list(package_dir.glob(".*partial"))
 
 
-def test_ship_run_ships_extra_models_and_counts_them_in_the_limit(
+def test_the_method_decides_what_ships_and_every_file_counts_in_the_limit(
     tmp_path, package_dir, monkeypatch
 ):
-    model = tiny_run(tmp_path / "run")
-    save_model(tmp_path / "run" / "round1" / "other.safetensors", model, {**SPEC, "input_size": 32})
-    monkeypatch.setitem(
-        pretrained.EXTRA_MODELS, "tiny", {"pnet.safetensors": "round1/other.safetensors"}
+    model = tiny_run(tmp_path / "run", method="mws")  # MWS ships SNet and its caption network
+    pnet_spec = {
+        "architecture": "mws_pnet",
+        "backbone": "efficientnet_lite0",
+        "input_size": 32,
+        "vocabulary": ["<pad>", "<start>", "<end>", "<unk>", "cat"],
+        "feature_dim": 8,
+        "hidden": 8,
+    }
+    (tmp_path / "run" / "coherence").mkdir()
+    save_model(
+        tmp_path / "run" / "coherence" / "pnet.safetensors",
+        create_model(pnet_spec, pretrained="none"),
+        pnet_spec,
     )
     target = pretrained.ship_run(tmp_path / "run", "tiny")
     assert load_model(target / "pnet.safetensors")[1]["input_size"] == 32
-    one = (target / "model.safetensors").stat().st_size
-    monkeypatch.setattr(pretrained, "MAX_SHIPPED_BYTES", int(one * 1.5))  # each fits, both do not
+    assert pretrained.resolve_model("tiny", role="caption") == target / "pnet.safetensors"
+    assert pretrained.model_card("tiny")["description"].startswith("MWS (Zeng et al.")
+    with pytest.raises(WeaksalError, match="has no promote network \\(it has: caption, saliency"):
+        pretrained.resolve_model("tiny", role="promote")
+    sizes = [(target / f).stat().st_size for f in ("model.safetensors", "pnet.safetensors")]
+    monkeypatch.setattr(pretrained, "MAX_SHIPPED_BYTES", sum(sizes) - 1)  # each fits, not both
     with pytest.raises(WeaksalError, match="over 25 MB"):
         pretrained.ship_run(tmp_path / "run", "tiny")
     assert (target / "pnet.safetensors").is_file()  # the shipped model is left as it was
+    assert model is not None
 
 
 def test_ship_run_refuses_an_unfinished_run_and_keeps_the_old_model(tmp_path, package_dir):
@@ -83,6 +102,7 @@ def test_ship_run_refuses_an_unfinished_run_and_keeps_the_old_model(tmp_path, pa
 
 def test_resolve_model_names_and_paths(tmp_path):
     assert pretrained.resolve_model("wss") == pretrained.PACKAGE_DIR / "wss" / "model.safetensors"
+    assert pretrained.shipped_names()[0] == pretrained.DEFAULT_MODEL
     with pytest.raises(WeaksalError, match="unknown shipped model 'nope'.*wss"):
         pretrained.resolve_model("nope")
     with pytest.raises(WeaksalError, match="missing.safetensors: no such model file"):
@@ -92,6 +112,15 @@ def test_resolve_model_names_and_paths(tmp_path):
     assert pretrained.resolve_model(existing) == existing
 
 
+def test_shipped_manifests_match_their_files():
+    for name in pretrained.shipped_names():
+        for file, entry in pretrained.read_manifest(name)["files"].items():
+            path = pretrained.pretrained_dir(name) / file
+            assert pretrained._sha256(path) == entry["sha256"], (name, file)
+            assert load_model(path)[1]["task"] == entry["task"]
+    assert pretrained.resolve_model("lps", role="promote").name == "model.safetensors"
+
+
 LAST_STEPS = {
     "wss": ("round2", ("stage2", "steps")),
     "lps": ("train", ("train", "steps")),
@@ -99,7 +128,7 @@ LAST_STEPS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(pretrained.PRETRAINED))
+@pytest.mark.parametrize("name", pretrained.shipped_names())
 def test_shipped_models_are_complete_and_small(name):
     folder = pretrained.pretrained_dir(name)
     assert (folder / "model.safetensors").stat().st_size <= pretrained.MAX_SHIPPED_BYTES

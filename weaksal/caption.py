@@ -20,20 +20,10 @@ from weaksal.inference import to_batch
 
 
 def resolve_captioner(model: str | Path) -> Path:
-    """A PNet file from a path or a shipped model's name (its ``pnet.safetensors``)."""
-    from weaksal.pretrained import PRETRAINED, pretrained_dir
+    """A caption model file from a path or a shipped model's name (its ``caption`` network)."""
+    from weaksal.pretrained import resolve_model
 
-    path = Path(model)
-    if str(model) in PRETRAINED:
-        path = pretrained_dir(str(model)) / "pnet.safetensors"
-        if not path.is_file():
-            raise WeaksalError(
-                f"{path}: the shipped model {model!r} has no caption network. "
-                "Fix: use --model mws, or pass a PNet file (a run's coherence/pnet.safetensors)"
-            )
-    elif not path.is_file():
-        raise WeaksalError(f"{path}: no such model file. Fix: check the path")
-    return path
+    return resolve_model(model, role="caption")
 
 
 class Captioner:

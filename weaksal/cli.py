@@ -328,7 +328,7 @@ def train(
             f"{config} is a config for {resolved.get('method')!r}, not {method!r}"
         )
     run_dir = out or Path("runs") / config.stem
-    get_method(method).train(resolved, run_dir, resume)
+    get_method(method).target(resolved, run_dir, resume)
     from weaksal.predict import shard_from_env
 
     if evaluate and resolved.get("evaluate") and shard_from_env()[0] == 0:  # rank 0 reports

@@ -60,7 +60,9 @@ class Promoter:
         from weaksal.models import load_model
         from weaksal.pretrained import resolve_model
 
-        network, spec = load_model(resolve_model(model), settings.get("device", "cpu"))
+        network, spec = load_model(
+            resolve_model(model, role="promote"), settings.get("device", "cpu")
+        )
         if spec["task"] != "promote":
             raise WeaksalError(
                 f"{model}: a {spec['task']} model, not a promoter (LPS). Fix: pass an LPS model "

@@ -17,8 +17,8 @@ from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
 from weaksal.data.weak import CaptionedImages, caption_pairs
 from weaksal.errors import LayoutError
-from weaksal.methods import mws
-from weaksal.models import Outputs
+from weaksal.methods import mws, table_models
+from weaksal.models import MapAverage, Outputs
 from weaksal.models._parts import LastStage
 from weaksal.models.mws import AttentionModule, CNet, PNet
 from weaksal.superpixels import slic_superpixels
@@ -269,7 +269,7 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
     assert spec["architecture"] == "snet" and spec["method"] == "mws"
     _, pnet_spec = load_model(run / "coherence" / "pnet.safetensors")
     assert {"cat", "dog", "a"} <= set(pnet_spec["vocabulary"])
-    rows = mws.component_models(run)
+    rows = table_models(run, "mws")
     assert list(rows) == ["Cls", "Cap", "Avg", "+AT", "+AC", "Sal"]
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
@@ -308,7 +308,7 @@ class _Constant(torch.nn.Module):
 def test_map_average_and_its_per_image_normalisation():
     nets = [_Constant([0.1, 0.3, 0.5]), _Constant([0.01, 0.02, 0.03])]
     x = torch.zeros(2, 3, 1, 3)
-    mean = torch.sigmoid(mws.MapAverage(nets)(x).saliency)[0, 0, 0]
+    mean = torch.sigmoid(MapAverage(nets)(x).saliency)[0, 0, 0]
     torch.testing.assert_close(mean, torch.tensor([0.055, 0.16, 0.265]), atol=1e-5, rtol=1e-5)
-    stretched = torch.sigmoid(mws.MapAverage(nets, normalise=True)(x).saliency)[1, 0, 0]
+    stretched = torch.sigmoid(MapAverage(nets, normalise=True)(x).saliency)[1, 0, 0]
     torch.testing.assert_close(stretched, torch.tensor([0.0, 0.5, 1.0]), atol=1e-5, rtol=1e-5)

@@ -19,6 +19,7 @@ stopped (bitwise on CPU).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -33,19 +34,10 @@ from torch.utils.data import DataLoader, Dataset
 from weaksal.engine.batches import step_loader
 from weaksal.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from weaksal.engine.config import write_run_files
+from weaksal.engine.schema import EngineSection
 
-ENGINE_DEFAULTS: dict[str, Any] = {
-    "accelerator": "auto",  # cpu | cuda | mps | auto
-    "devices": 1,  # processes/GPUs; under torchrun, the launcher's world size
-    "strategy": "auto",  # ddp for several processes
-    "precision": "32-true",  # 16-mixed / bf16-mixed on GPUs; bf16-mixed also speeds up recent CPUs
-    "workers": 1,  # data-loading processes per training process
-    "checkpoint_every": 500,
-    "keep_checkpoints": 2,
-    "log_every": 20,
-    "val_every": 0,  # 0: validate only at the end
-    "deterministic": False,  # torch.use_deterministic_algorithms (exact resume on CUDA)
-}
+#: the engine section's defaults (typed in :class:`weaksal.engine.schema.EngineSection`)
+ENGINE_DEFAULTS: dict[str, Any] = dataclasses.asdict(EngineSection())
 
 
 class Trainer:

@@ -1,23 +1,19 @@
-"""Training methods, each with its networks, losses, stages and defaults; run by name.
+"""Training methods by name, each registering one protocol from its own module.
 
-``METHODS[name].train(config, run_dir, resume)`` trains and returns the run's
-summary; ``weaksal train NAME --config configs/...`` calls it.
+``get_method(name).target(config, run_dir, resume)`` trains and returns the
+run's summary (``weaksal train NAME --config configs/...`` calls it); the
+entry also carries the method's typed config sections, its shipped files and
+roles, and its paper's table rows (see :mod:`weaksal.methods._registry`). A
+new method is one module here registering itself, plus a config.
 """
 
-from __future__ import annotations
+from weaksal.methods._registry import (
+    METHODS,
+    ROLES,
+    Shipped,
+    get_method,
+    register_method,
+    table_models,
+)
 
-import importlib
-from types import ModuleType
-
-METHODS = {
-    "reference": "weaksal.methods.reference",
-    "wss": "weaksal.methods.wss",
-    "lps": "weaksal.methods.lps",
-    "mws": "weaksal.methods.mws",
-}
-
-
-def get_method(name: str) -> ModuleType:
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
-    return importlib.import_module(METHODS[name])
+__all__ = ["METHODS", "ROLES", "Shipped", "get_method", "register_method", "table_models"]

@@ -49,6 +49,26 @@ def random_hflip(
     return out
 
 
+def network_spec(
+    model: Mapping[str, Any], architecture: str, method: str, **family: Any
+) -> dict[str, Any]:
+    """The model-file spec of a network a method trains, from its resolved ``model`` section.
+
+    Backbone, decoder and input size come from the section; ``family`` adds the
+    architecture's own keys (classes, vocabulary, LPS's embedding...).
+    """
+    return {
+        "architecture": architecture,
+        "backbone": model["backbone"],
+        "decoder": model["decoder"],
+        "decoder_width": int(model["decoder_width"]),
+        "input_size": int(model["input_size"]),
+        "freeze_bn": bool(model["freeze_bn"]),
+        **family,
+        "method": method,
+    }
+
+
 def build_optimizer(model: torch.nn.Module, settings: dict[str, Any]) -> torch.optim.Optimizer:
     """Adam; layers outside ``model.encoder`` (new, randomly initialised) learn ``head_lr_mult`` times faster."""
     backbone = [p for p in model.encoder.parameters() if p.requires_grad]
@@ -60,7 +80,7 @@ def build_optimizer(model: torch.nn.Module, settings: dict[str, Any]) -> torch.o
         {"params": heads, "lr_mult": float(settings["head_lr_mult"])},
     ]
     return torch.optim.Adam(
-        groups, lr=float(settings["lr"]), weight_decay=float(settings.get("weight_decay", 0.0))
+        groups, lr=float(settings["lr"]), weight_decay=float(settings["weight_decay"])
     )
 
 
@@ -72,8 +92,8 @@ def setup_network(trainer, config: Mapping[str, Any], spec: dict[str, Any], name
     """
     from weaksal.models import create_model
 
-    channels_last = bool(config.get("engine", {}).get("channels_last", False))
-    raw = create_model(spec, pretrained=config["model"].get("pretrained", "imagenet"))
+    channels_last = bool(config["engine"]["channels_last"])
+    raw = create_model(spec, pretrained=config["model"]["pretrained"])
     if channels_last:
         raw = raw.to(memory_format=torch.channels_last)
     model, optimizer = trainer.setup(name, raw, build_optimizer(raw, config["train"]))
@@ -124,24 +144,18 @@ def fit_pseudo_labels(
 ) -> None:
     """Self-training loop: a saliency network fits (pseudo-)labels with the bootstrapping loss.
 
-    ``settings``: steps, batch_size, lr, schedule, delta, hard, flip, grad_clip.
+    ``settings``: a resolved :class:`~weaksal.engine.schema.BootstrapTrainSection`.
     """
     from weaksal.nn.losses import bootstrapping_loss
 
     steps = int(settings["steps"])
     batches = trainer.loader(dataset, int(settings["batch_size"]), steps)
     for step, batch in zip(trainer.steps(steps), batches, strict=False):
-        lr = set_lr(optimizer, float(settings["lr"]), step, steps, settings.get("schedule", "poly"))
-        images, labels = image_mask_batch(
-            trainer, batch, step, settings.get("flip", True), channels_last
-        )
+        lr = set_lr(optimizer, float(settings["lr"]), step, steps, settings["schedule"])
+        images, labels = image_mask_batch(trainer, batch, step, settings["flip"], channels_last)
         logits = model(images).saliency.float()
-        loss = bootstrapping_loss(
-            logits, labels, float(settings["delta"]), bool(settings.get("hard", True))
-        )
-        stepped = guarded_step(
-            trainer, optimizer, raw.parameters(), loss, settings.get("grad_clip")
-        )
+        loss = bootstrapping_loss(logits, labels, float(settings["delta"]), bool(settings["hard"]))
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, settings["grad_clip"])
         trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +29,22 @@ from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import split_samples
+from weaksal.engine.schema import (
+    EngineSection,
+    SaliencyModelSection,
+    SupervisedData,
+    TrainSection,
+    resolve_config,
+)
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
+from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     flip_generator,
     guarded_step,
     headline,
     image_mask_batch,
+    network_spec,
     set_lr,
     setup_network,
 )
@@ -43,22 +53,44 @@ from weaksal.models import save_model
 from weaksal.promote import Promoter
 
 
+# -- config -------------------------------------------------------------------
+@dataclass
+class LPSModel(SaliencyModelSection):
+    """The paper's layout is ``output_stride: 8, embed_stride: 1``; see the config for the CPU's."""
+
+    output_stride: int = 8  # paper decoder: 8 = last two blocks dilated (paper), 16 = the last
+    channels: int = 64  # C, per-block sub-pixel output (paper)
+    embed_dim: int = 512  # D, the metric space (paper)
+    region: str = "conv"  # conv | fc region embedding (Fig. 4)
+    embed_stride: int = 2  # paper decoder: 1 embeds every input pixel (paper)
+
+
+@dataclass
+class LPSValidation:
+    prior: str = "mr"  # classical detector whose val maps are promoted to pick checkpoints
+    iterations: int = 1
+    limit: int = 0  # first N val images (0: all)
+    workers: int = 2
+
+
+@dataclass
+class LPSTrain(TrainSection):
+    flip_probability: float = 0.05  # p of Alg. 1: the prior is the mask with pixels flipped
+
+
+SECTIONS = {
+    "model": LPSModel,
+    "data": SupervisedData,
+    "validation": LPSValidation,
+    "train": LPSTrain,
+    "engine": EngineSection,
+}
+
+
 def model_spec(config: dict[str, Any]) -> dict[str, Any]:
     m = config["model"]
-    return {
-        "architecture": "lps",
-        "backbone": m["backbone"],
-        "input_size": int(m["input_size"]),
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        "decoder": m.get("decoder", "paper"),
-        "decoder_width": int(m.get("decoder_width", 64)),
-        "output_stride": int(m.get("output_stride", 8)),
-        "channels": int(m.get("channels", 64)),
-        "embed_dim": int(m.get("embed_dim", 512)),
-        "region": m.get("region", "conv"),
-        "embed_stride": int(m.get("embed_stride", 2)),
-        "method": "lps",
-    }
+    family = ("output_stride", "channels", "embed_dim", "region", "embed_stride")
+    return network_spec(m, "lps", "lps", **{key: m[key] for key in family})
 
 
 def flipped_prior(
@@ -95,8 +127,8 @@ def score_promotion(
 
 def val_subset(config: dict[str, Any]) -> list[Sample]:
     """The held-out images whose promoted priors choose the checkpoint (none without a split)."""
-    data, limit = config["data"], int(config.get("validation", {}).get("limit", 0))
-    if not data.get("val_split"):
+    data, limit = config["data"], int(config["validation"]["limit"])
+    if not data["val_split"]:
         return []
     samples = split_samples(data["train"], data["val_split"])
     return samples[:limit] if limit else samples
@@ -106,19 +138,19 @@ def train_network(
     config: dict[str, Any], folder: Path, val_priors: Path | None, resume: bool
 ) -> dict[str, Any]:
     """Alg. 1: anchors from the flipped mask, log-likelihood of the mask (Eq. 4)."""
-    t, data, v = config["train"], config["data"], config.get("validation", {})
+    t, data, v = config["train"], config["data"], config["validation"]
     spec = model_spec(config)
     trainer = Trainer(config, folder, resume)
     raw, model, optimizer, channels_last = setup_network(trainer, config, spec, "lps")
     train_set = SaliencyDataset(
-        split_samples(data["train"], data.get("train_split")), spec["input_size"]
+        split_samples(data["train"], data["train_split"]), spec["input_size"]
     )
     val_samples = val_subset(config) if val_priors else []
-    bf16 = "bf16" in str(config.get("engine", {}).get("precision", ""))
+    bf16 = "bf16" in config["engine"]["precision"]
 
     def validate() -> dict[str, float]:
         promoter = Promoter(
-            raw, spec["input_size"], int(v.get("iterations", 1)), device=trainer.device, bf16=bf16
+            raw, spec["input_size"], int(v["iterations"]), device=trainer.device, bf16=bf16
         )
         results = headline(score_promotion(promoter, val_samples, val_priors))
         raw.train()
@@ -127,7 +159,7 @@ def train_network(
     def save_best(step: int) -> None:
         save_model(folder / "best.safetensors", raw, spec)
 
-    steps, flip_p = int(t["steps"]), float(t.get("flip_probability", 0.05))
+    steps, flip_p = int(t["steps"]), float(t["flip_probability"])
     batches = trainer.loader(train_set, int(t["batch_size"]), steps)
     rank, world = trainer.fabric.global_rank, trainer.fabric.world_size
     for step, batch in zip(
@@ -135,13 +167,13 @@ def train_network(
         batches,
         strict=False,
     ):
-        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
-        images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t["schedule"])
+        images, masks = image_mask_batch(trainer, batch, step, t["flip"], channels_last)
         noise = flip_generator(trainer.seed + 1, step)  # another stream than the image flips
         prior = flipped_prior(masks, flip_p, noise, rank, world)
         logits = model(images, prior).saliency.float()
         loss = F.binary_cross_entropy_with_logits(logits, masks)
-        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t["grad_clip"])
         trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
     if trainer.is_writer:
         save_model(folder / "final.safetensors", raw, spec)
@@ -149,8 +181,9 @@ def train_network(
 
 
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    config = resolve_config(config, SECTIONS)
     run_dir = start_pipeline(run_dir, config)
-    v = config.get("validation", {})
+    v = config["validation"]
     stages = []
     val_priors = None
     samples = val_subset(config)
@@ -160,7 +193,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             Stage(
                 "val_priors",
                 lambda folder: write_detector_maps(
-                    v.get("prior", "mr"), samples, folder / "maps", int(v.get("workers", 2))
+                    v["prior"], samples, folder / "maps", int(v["workers"])
                 ),
             )
         )
@@ -173,3 +206,12 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     )
     write_json(run_dir / "summary.json", summaries)
     return summaries
+
+
+register_method(
+    "lps",
+    train=train,
+    sections=SECTIONS,
+    shipped={"model.safetensors": Shipped("final.safetensors", "promote")},
+    about="LPS (Zeng et al., CVPR 2018): promotes any detector's maps",
+)

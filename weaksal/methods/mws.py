@@ -2,18 +2,18 @@
 
 The pipeline, one cached stage each (``weaksal.engine.stages``)::
 
-    init        CNet on tags (L_c), PNet on captions (L_p), each alone
+    init        CNet on tags (L_c, Eq. 5), PNet on captions (L_p, Eq. 6), each alone
                 (the paper's Cls / Cap / Avg rows; the code's train_clssal/capsal)
-    transfer    both, from init, + attention transfer L_at        (row "+AT")
+    transfer    both, from init, + attention transfer L_at (Eq. 7)  (row "+AT")
     coherence   both, from init, + L_at + attention coherence L_ac
-                on unlabelled images                               (row "+AC")
+                (Eq. 8-9) on unlabelled images: the whole L of Eq. 10  (row "+AC")
     labels      mean of the two maps -> dense CRF (preset ``mws``) -> binary
-    snet        SNet (stride 8) on the labels, bootstrapping loss  (row "Sal")
+    snet        SNet on the labels, bootstrapping loss L_b (Eq. 11)  (row "Sal")
 
 Sources plug in: without captions there is no PNet (and no transfer), without
 tags no CNet, without unlabelled images no coherence stage; the labels come
-from the last attention stage that ran. The map terms act on the stride-16
-maps: the regulariser ``-beta log(1 - s)``, ``L_at`` (the other network's
+from the last attention stage that ran. The map terms act on the attention
+maps (stride 16 with the paper decoder, ``model.attention_decoder``): the regulariser ``-beta log(1 - s)``, ``L_at`` (the other network's
 map, binarised at 2x its mean as the code or at 0.5 as the paper) and
 ``L_ac`` (seeds in both maps -> manifold ranking on SLIC regions -> binary
 mask, pooled to the map grid).
@@ -32,13 +32,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
@@ -51,22 +51,89 @@ from weaksal.data.weak import (
     build_vocabulary,
     tag_classes,
 )
+from weaksal.engine.schema import (
+    BootstrapTrainSection,
+    EngineSection,
+    SaliencyModelSection,
+    TrainSection,
+    resolve_config,
+)
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.errors import WeaksalError
+from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     build_optimizer,
     fit_pseudo_labels,
     flip_generator,
     guarded_step,
+    network_spec,
     prepare_images,
     random_hflip,
     set_lr,
 )
 from weaksal.methods.pseudo_labels import make_labels
-from weaksal.models import Outputs, create_model, load_model, save_model
+from weaksal.models import MapAverage, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
 from weaksal.refine.manifold_ranking import mr_refine
+
+
+# -- config -------------------------------------------------------------------
+@dataclass
+class MWSModel(SaliencyModelSection):
+    """``decoder`` is SNet's; ``attention_decoder`` CNet's and PNet's (``paper``: stride 16)."""
+
+    attention_decoder: str = "paper"
+    feature_dim: int = 512  # attended features f and word embeddings
+    hidden: int = 512  # PNet's LSTM
+
+
+@dataclass
+class MWSData:
+    """The sources: each ``{dataset: NAME, split: SPLIT}``, a dataset name, or null (none)."""
+
+    tags: dict | str | None = None  # null: no CNet (captions only)
+    captions: dict | str | None = None  # null: no PNet (tags only)
+    unlabelled: list | None = None  # null or []: no coherence stage
+    pseudo_labels: dict | str = "DUTS-TR-50"  # the images SNet learns from
+    min_word_count: int = 4  # vocabulary: words seen at least this often (code: 4)
+    max_caption_length: int = 20
+
+
+@dataclass
+class MWSWeights:
+    beta: float = 0.005  # the regulariser of Eq. 5-6 (paper), averaged over positions as the code
+    transfer: float = 0.01  # lambda of L_at (paper)
+    coherence: float = 0.01  # lambda of L_ac (paper; the code used 0.1)
+    transfer_binarise: str | float = "2mean"  # 2mean (code: s >= 2x mean) | 0.5 (paper)
+
+
+@dataclass
+class MWSCoherence:
+    segments: int = 200  # SLIC regions for the manifold ranking (code)
+    compactness: float = 20.0
+    seed_factor: float = 1.0  # seeds: regions >= factor x mean in both maps (paper 1; code 2)
+
+
+@dataclass
+class MWSLabels:
+    refine: str = "densecrf"  # mean map -> dense CRF preset mws -> binary (any refiner)
+    normalise: bool = True  # min-max the mean map per image first (the maps are not calibrated)
+    threshold: float = 0.5  # for the refiners that take one
+    workers: int = 2
+
+
+SECTIONS = {
+    "model": MWSModel,
+    "data": MWSData,
+    "weights": MWSWeights,
+    "coherence": MWSCoherence,
+    "init": TrainSection,
+    "joint": TrainSection,
+    "labels": MWSLabels,
+    "snet": BootstrapTrainSection,
+    "engine": EngineSection,
+}
 
 
 # -- losses -------------------------------------------------------------------
@@ -76,7 +143,7 @@ def map_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def sparsity_loss(logits: torch.Tensor) -> torch.Tensor:
-    """Eq. 5-6's regulariser ``-sum log(1 - s)``: cross-entropy with an all-zero map."""
+    """The regulariser of Eq. 5 and 6, ``-sum log(1 - s)``: cross-entropy with an all-zero map."""
     return map_bce(logits, torch.zeros_like(logits))
 
 
@@ -95,7 +162,9 @@ def coherence_targets(
     regions: torch.Tensor,
     seed_factor: float = 1.0,
 ) -> torch.Tensor:
-    """L_ac's target: MR-refined binary masks of the maps, pooled to the map grid (N, 1, h, w).
+    """L_ac's target (Eq. 9): the maps' seeds ranked by MR (Eq. 8), binary, pooled to the map grid.
+
+    Shape ``(N, 1, h, w)``.
 
     ``images`` float (N, 3, S, S) in [0, 1]; ``maps`` probabilities (N, 1, h, w);
     ``regions`` (N, S, S) SLIC labels of the same (flipped) images.
@@ -115,41 +184,14 @@ def coherence_targets(
 
 
 # -- the attention networks ---------------------------------------------------
-class MapAverage(nn.Module):
-    """Mean of several saliency networks' probabilities, as logits (the CNet + PNet test-time map).
-
-    ``normalise`` stretches each image's mean map to [0, 1] (min-max), as the
-    evaluation does before thresholding: the attention maps are not calibrated
-    probabilities (after ``init``, PNet's mean is 0.007 and its peak 0.4), so
-    a CRF on the raw mean would call nearly every pixel background.
-    """
-
-    def __init__(self, networks: Sequence[nn.Module], normalise: bool = False) -> None:
-        super().__init__()
-        self.networks = nn.ModuleList(networks)
-        self.normalise = normalise
-
-    def forward(self, rgb: torch.Tensor) -> Outputs:
-        mean = torch.stack(
-            [torch.sigmoid(net(rgb).saliency.float()) for net in self.networks]
-        ).mean(0)
-        if self.normalise:
-            low = mean.amin(dim=(1, 2, 3), keepdim=True)
-            high = mean.amax(dim=(1, 2, 3), keepdim=True)
-            mean = (mean - low) / (high - low).clamp_min(1e-8)
-        return Outputs(saliency=torch.logit(mean.clamp(1e-6, 1 - 1e-6)))
-
-
 class Sources:
     """The configured supervision: tagged, captioned and unlabelled samples, classes, vocabulary."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         data = config["data"]
-        self.tagged = source_samples(data.get("tags"))
-        self.captioned = source_samples(data.get("captions"))
-        self.unlabelled = [
-            s for entry in data.get("unlabelled") or [] for s in source_samples(entry)
-        ]
+        self.tagged = source_samples(data["tags"])
+        self.captioned = source_samples(data["captions"])
+        self.unlabelled = [s for entry in data["unlabelled"] or [] for s in source_samples(entry)]
         if not self.tagged and not self.captioned:
             raise WeaksalError(
                 "MWS needs tags or captions: unlabelled images alone supervise nothing. "
@@ -157,7 +199,7 @@ class Sources:
             )
         self.classes = tag_classes(self.tagged) if self.tagged else []
         self.vocabulary = (
-            build_vocabulary(self.captioned, int(data.get("min_word_count", 4)))
+            build_vocabulary(self.captioned, int(data["min_word_count"]))
             if self.captioned
             else None
         )
@@ -174,26 +216,23 @@ class Sources:
 
 def network_specs(config: Mapping[str, Any], sources: Sources) -> dict[str, dict[str, Any]]:
     m = config["model"]
-    common = {
-        "backbone": m["backbone"],
-        "decoder": m.get("attention_decoder", "paper"),
-        "decoder_width": int(m.get("decoder_width", 64)),
-        "input_size": int(m["input_size"]),
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        "feature_dim": int(m.get("feature_dim", 512)),
-        "method": "mws",
-    }
+    attention = {**m, "decoder": m["attention_decoder"]}
+    feature_dim = int(m["feature_dim"])
     specs = {}
     if sources.tagged:
-        specs["cnet"] = {"architecture": "mws_cnet", **common, "classes": sources.classes}
+        specs["cnet"] = network_spec(
+            attention, "mws_cnet", "mws", feature_dim=feature_dim, classes=sources.classes
+        )
     if sources.captioned:
-        specs["pnet"] = {
-            "architecture": "mws_pnet",
-            **common,
-            "hidden": int(m.get("hidden", 512)),
-            "vocabulary": sources.vocabulary.words,
-            "max_caption_length": int(config["data"].get("max_caption_length", 20)),
-        }
+        specs["pnet"] = network_spec(
+            attention,
+            "mws_pnet",
+            "mws",
+            feature_dim=feature_dim,
+            hidden=int(m["hidden"]),
+            vocabulary=sources.vocabulary.words,
+            max_caption_length=int(config["data"]["max_caption_length"]),
+        )
     return specs
 
 
@@ -215,11 +254,11 @@ def train_attention(
     stage_config = {**config, "stage": stage, "train": t}
     trainer = Trainer(stage_config, folder, resume)
     size = int(m["input_size"])
-    channels_last = bool(config["engine"].get("channels_last", False))
+    channels_last = bool(config["engine"]["channels_last"])
     specs = network_specs(config, sources)
     raw, nets, optimizers = {}, {}, {}
     for name, spec in specs.items():
-        network = create_model(spec, pretrained=m.get("pretrained", "imagenet"))
+        network = create_model(spec, pretrained=m["pretrained"])
         if init_dir is not None:
             from safetensors.torch import load_file
 
@@ -237,21 +276,21 @@ def train_attention(
             TaggedImages(sources.tagged, sources.classes, size), batch, steps, 1
         )
     if "pnet" in nets:
-        max_length = int(config["data"].get("max_caption_length", 20))
+        max_length = int(config["data"]["max_caption_length"])
         dataset = CaptionedImages(sources.captioned, sources.vocabulary, size, max_length)
         loaders["captions"] = trainer.loader(dataset, batch, steps, 2)
     if coherence:
-        mr = config.get("coherence", {})
+        mr = config["coherence"]
         dataset = UnlabelledImages(
-            sources.unlabelled, size, int(mr.get("segments", 200)), float(mr.get("compactness", 20))
+            sources.unlabelled, size, int(mr["segments"]), float(mr["compactness"])
         )
         loaders["unlabelled"] = trainer.loader(dataset, batch, steps, 3)
     w = config["weights"]
-    rule = w.get("transfer_binarise", "2mean")
+    rule = w["transfer_binarise"]
 
     def images_of(batch_: dict, step: int, offset: int, extra: Sequence[torch.Tensor] = ()):
         images = prepare_images(batch_["image"], trainer.device, channels_last)
-        if not t.get("flip", True):
+        if not t["flip"]:
             return [images, *extra]
         return random_hflip(
             [images, *extra],
@@ -276,7 +315,7 @@ def train_attention(
         got = dict(zip(names, batches, strict=True))
         lr = 0.0
         for optimizer in optimizers.values():
-            lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+            lr = set_lr(optimizer, float(t["lr"]), step, steps, t["schedule"])
         terms: dict[str, torch.Tensor] = {}
         probe: dict[str, float] = {}
         if "tags" in got:
@@ -308,13 +347,13 @@ def train_attention(
                 images,
                 [torch.sigmoid(c.float()) for c in coarse],
                 regions,
-                float(config.get("coherence", {}).get("seed_factor", 1.0)),
+                float(config["coherence"]["seed_factor"]),
             )
             terms["ac"] = float(w["coherence"]) * sum(map_bce(c, target) for c in coarse)
             probe["ac_target"] = float(target.mean())
         loss = sum(terms.values())
         parameters = [p for net in raw.values() for p in net.parameters()]
-        stepped = guarded_step(trainer, _Joint(optimizers), parameters, loss, t.get("grad_clip"))
+        stepped = guarded_step(trainer, _Joint(optimizers), parameters, loss, t["grad_clip"])
         trainer.log(
             **{k: (v if stepped else 0.0) for k, v in terms.items()},
             **probe,
@@ -353,22 +392,13 @@ def attention_average(
 
 # -- SNet ---------------------------------------------------------------------
 def snet_spec(config: Mapping[str, Any]) -> dict[str, Any]:
-    m = config["model"]
-    return {
-        "architecture": "snet",
-        "backbone": m["backbone"],
-        "decoder": m.get("decoder", "paper"),
-        "decoder_width": int(m.get("decoder_width", 64)),
-        "input_size": int(m["input_size"]),
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        "method": "mws",
-    }
+    return network_spec(config["model"], "snet", "mws")
 
 
 def train_snet(
     config: dict[str, Any], folder: Path, samples: Sequence[Sample], label_dir: Path, resume: bool
 ) -> dict[str, Any]:
-    """SNet (stride 8, dilated 6/12/18/24 head) fits the binary pseudo-labels with bootstrapping."""
+    """SNet fits the binary pseudo-labels with the bootstrapping loss (Eq. 11)."""
     from weaksal.methods.common import setup_network
 
     t = config["snet"]
@@ -387,6 +417,7 @@ def train_snet(
 
 # -- the pipeline -------------------------------------------------------------
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    config = resolve_config(config, SECTIONS)
     run_dir = start_pipeline(run_dir, config)
     sources = Sources(config)
     label_samples = source_samples(config["data"]["pseudo_labels"])
@@ -409,16 +440,16 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     def pseudo_labels(folder: Path) -> dict[str, Any]:
         from weaksal.inference import TorchRuntime
 
-        average = attention_average(last, device, bool(labels.get("normalise", True)))
+        average = attention_average(last, device, bool(labels["normalise"]))
         runtime = TorchRuntime(average, device)
         return make_labels(
             runtime,
             int(config["model"]["input_size"]),
             label_samples,
             folder,
-            labels.get("refine", "densecrf"),
-            float(labels.get("threshold", 0.5)),
-            int(labels.get("workers", 2)),
+            labels["refine"],
+            float(labels["threshold"]),
+            int(labels["workers"]),
         )
 
     stages.append(Stage("labels", pseudo_labels))
@@ -436,23 +467,21 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     return summaries
 
 
-#: The paper's Table 1 rows: each the mean map of these model files of a run
-TABLE_ROWS: dict[str, list[str]] = {
-    "Cls": ["init/cnet.safetensors"],
-    "Cap": ["init/pnet.safetensors"],
-    "Avg": ["init/cnet.safetensors", "init/pnet.safetensors"],
-    "+AT": ["transfer/cnet.safetensors", "transfer/pnet.safetensors"],
-    "+AC": ["coherence/cnet.safetensors", "coherence/pnet.safetensors"],
-    "Sal": ["snet/snet.safetensors"],
-}
-
-
-def component_models(run_dir: str | Path) -> dict[str, nn.Module]:
-    """The Table 1 rows that this run trained, each as one saliency model."""
-    run_dir = Path(run_dir)
-    rows: dict[str, nn.Module] = {}
-    for row, files in TABLE_ROWS.items():
-        if all((run_dir / f).exists() for f in files):
-            networks = [load_model(run_dir / f)[0] for f in files]
-            rows[row] = networks[0] if len(networks) == 1 else MapAverage(networks).eval()
-    return rows
+register_method(
+    "mws",
+    train=train,
+    sections=SECTIONS,
+    shipped={
+        "model.safetensors": Shipped("final.safetensors", "saliency"),
+        "pnet.safetensors": Shipped("coherence/pnet.safetensors", "caption"),
+    },
+    table_rows={  # the paper's Table 1: each row the mean map of these files of a run
+        "Cls": ["init/cnet.safetensors"],
+        "Cap": ["init/pnet.safetensors"],
+        "Avg": ["init/cnet.safetensors", "init/pnet.safetensors"],
+        "+AT": ["transfer/cnet.safetensors", "transfer/pnet.safetensors"],
+        "+AC": ["coherence/cnet.safetensors", "coherence/pnet.safetensors"],
+        "Sal": ["snet/snet.safetensors"],
+    },
+    about="MWS (Zeng et al., CVPR 2019): saliency from tags, captions and unlabelled images",
+)

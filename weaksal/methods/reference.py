@@ -10,6 +10,7 @@ held-out ``val`` split of the training set, never a benchmark.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,43 +19,54 @@ import torch.nn.functional as F
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.sources import split_samples
+from weaksal.engine.schema import (
+    EngineSection,
+    SaliencyModelSection,
+    SupervisedData,
+    TrainSection,
+    resolve_config,
+)
 from weaksal.engine.trainer import Trainer
+from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     evaluate_model,
     guarded_step,
     headline,
     image_mask_batch,
+    network_spec,
     set_lr,
     setup_network,
 )
 from weaksal.models import save_model
 
 
-def model_spec(config: dict[str, Any]) -> dict[str, Any]:
-    m = config["model"]
-    return {
-        "architecture": m["architecture"],
-        "backbone": m["backbone"],
-        "input_size": int(m["input_size"]),
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        "decoder": m.get("decoder", "paper"),
-        "decoder_width": int(m.get("decoder_width", 64)),
-        "method": config["method"],
-    }
+@dataclass
+class ReferenceModel(SaliencyModelSection):
+    architecture: str = "snet"  # any registered saliency architecture
+
+
+SECTIONS = {
+    "model": ReferenceModel,
+    "data": SupervisedData,
+    "train": TrainSection,
+    "engine": EngineSection,
+}
 
 
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    config = resolve_config(config, SECTIONS)
     run_dir = Path(run_dir)
     trainer = Trainer(config, run_dir, resume)
-    spec = model_spec(config)
+    m = config["model"]
+    spec = network_spec(m, m["architecture"], config["method"])
     t, data = config["train"], config["data"]
     raw_model, model, optimizer, channels_last = setup_network(trainer, config, spec, "snet")
 
     train_set = SaliencyDataset(
-        split_samples(data["train"], data.get("train_split")), spec["input_size"]
+        split_samples(data["train"], data["train_split"]), spec["input_size"]
     )
-    val_samples = split_samples(data["train"], data["val_split"]) if data.get("val_split") else []
-    limit = int(data.get("val_limit", 0))
+    val_samples = split_samples(data["train"], data["val_split"]) if data["val_split"] else []
+    limit = int(data["val_limit"])
     val_samples = val_samples[:limit] if limit else val_samples
     steps = int(t["steps"])
 
@@ -77,11 +89,11 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         batches,
         strict=False,
     ):
-        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
-        images, masks = image_mask_batch(trainer, batch, step, t.get("flip", True), channels_last)
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t["schedule"])
+        images, masks = image_mask_batch(trainer, batch, step, t["flip"], channels_last)
         logits = model(images).saliency
         loss = F.binary_cross_entropy_with_logits(logits.float(), masks)
-        stepped = guarded_step(trainer, optimizer, raw_model.parameters(), loss, t.get("grad_clip"))
+        stepped = guarded_step(trainer, optimizer, raw_model.parameters(), loss, t["grad_clip"])
         trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
 
     summary: dict[str, Any] = {"steps": steps, "best": trainer.best}
@@ -89,3 +101,13 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         save_model(run_dir / "final.safetensors", raw_model, spec)
         write_json(run_dir / "summary.json", summary)
     return summary
+
+
+register_method(
+    "reference",
+    train=train,
+    sections=SECTIONS,
+    shipped={"model.safetensors": Shipped("best.safetensors", "saliency")},  # chosen on val
+    table_rows={"reference": ["best.safetensors"]},
+    about="the fully-supervised reference: a saliency network on pixel masks",
+)

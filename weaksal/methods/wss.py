@@ -4,7 +4,7 @@ The pipeline, one cached stage each (``weaksal.engine.stages``)::
 
     stage1        image-level training of the FIN + GSP network on tags (Sec. 3.2-3.3)
     labels1       FIN maps -> iterative superpixel CRF -> binary pseudo-labels (Sec. 3.4, Alg. 1)
-    round1        stage-2 FCN, from the stage-1 weights, on labels1 with bootstrapping (Sec. 3.5)
+    round1        stage-2 FCN, from the stage-1 weights, on labels1 with bootstrapping L_B (Sec. 3.5)
     labels2       round-1 FCN maps (threshold 0.4) -> iterative CRF -> pseudo-labels
     round2        stage-2 FCN, again from the stage-1 weights, on labels2: the final model
 
@@ -16,6 +16,7 @@ only. Stage-1 validation uses the tags of the held-out split.
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,23 @@ from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import split_samples
 from weaksal.data.weak import TaggedImages, tag_classes
+from weaksal.engine.schema import (
+    BootstrapTrainSection,
+    EngineSection,
+    SaliencyModelSection,
+    TrainSection,
+    resolve_config,
+)
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.inference import TorchRuntime
+from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     build_optimizer,
     fit_pseudo_labels,
     flip_generator,
     guarded_step,
+    network_spec,
     prepare_images,
     random_hflip,
     set_lr,
@@ -42,6 +52,56 @@ from weaksal.methods.pseudo_labels import make_labels
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
+
+
+# -- config -------------------------------------------------------------------
+@dataclass
+class WSSModel(SaliencyModelSection):
+    """Both stages' backbone; ``decoder`` is stage 2's (the FCN), stage 1 is always the paper's."""
+
+    pooling: str = "gsp"  # gsp | gap | gmp (the paper's ablation)
+    mu: float = 10.0  # GSP smoothness, paper and code
+    score_channels: int = 512  # mid-level score maps of the FCN branch
+    relu_cap: float | None = 7.0  # the Caffe model clips that ReLU at 7; null: plain ReLU
+
+
+@dataclass
+class TaggedData:
+    train: str = "DUTS-TR-50"  # images with image-level tags (tags.csv or ImageNet synset names)
+    train_split: str | None = "train"
+    val_split: str | None = "val"  # the tags of these images validate stage 1
+
+
+@dataclass
+class Stage1Train(TrainSection):
+    batch_size: int = 16
+    l1_weight: float = 5e-4  # lambda of Eq. 6 on ||F||_1 per image (the code: 1e-5)
+    negative_weight: float = 1.0  # weight of absent classes (the code: 0.02 over 200 classes)
+
+
+@dataclass
+class WSSLabels:
+    refine: str = (
+        "itercrf"  # any refiner of weaksal.refine.refiners: itercrf (WSS) | densecrf | threshold
+    )
+    threshold_round1: float = 0.65  # the FIN map above it starts as foreground (code: fore_thr)
+    threshold_later: float = 0.4  # round II started from the FCN map above 0.4
+    workers: int = 2
+
+
+@dataclass
+class Stage2Train(BootstrapTrainSection):
+    rounds: int = 2  # self-training rounds, each from the stage-1 weights
+
+
+SECTIONS = {
+    "model": WSSModel,
+    "data": TaggedData,
+    "stage1": Stage1Train,
+    "labels": WSSLabels,
+    "stage2": Stage2Train,
+    "engine": EngineSection,
+}
 
 
 # -- stage 1 ------------------------------------------------------------------
@@ -53,48 +113,38 @@ def _stage_config(config: dict[str, Any], section: str, stage: str) -> dict[str,
 def classifier_spec(config: dict[str, Any], classes: list[str]) -> dict[str, Any]:
     """Stage 1's network: FIN + GSP at stride 16 (the paper's; no decoder choice)."""
     m = config["model"]
-    return {
-        "architecture": "wss_classifier",
-        "backbone": m["backbone"],
-        "classes": classes,
-        "input_size": int(m["input_size"]),
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        **{k: m[k] for k in ("pooling", "mu", "score_channels", "relu_cap") if k in m},
-        "method": "wss",
-    }
+    return network_spec(
+        {**m, "decoder": "paper"},
+        "wss_classifier",
+        "wss",
+        classes=classes,
+        **{k: m[k] for k in ("pooling", "mu", "score_channels", "relu_cap")},
+    )
 
 
 def saliency_spec(config: dict[str, Any]) -> dict[str, Any]:
     """Stage 2's network: the paper's FIN-skip FCN or a multi-scale ``model.decoder``."""
-    m = config["model"]
-    return {
-        "architecture": "wss",
-        "backbone": m["backbone"],
-        "decoder": m.get("decoder", "paper"),
-        "decoder_width": int(m.get("decoder_width", 64)),
-        "input_size": int(m["input_size"]),
-        "freeze_bn": bool(m.get("freeze_bn", False)),
-        "method": "wss",
-    }
+    return network_spec(config["model"], "wss", "wss")
 
 
 def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str, Any]:
-    """Image-level training: multi-label loss on GSP-pooled, F-masked scores + lambda * ||F||_1."""
+    """Image-level training, Eq. 6: multi-label loss on the F-masked (Eq. 5), GSP-pooled
+    (Eq. 3-4) scores + lambda * ||F||_1."""
     stage_config = _stage_config(config, "stage1", "stage1")
     t, data = stage_config["train"], config["data"]
     trainer = Trainer(stage_config, folder, resume)
-    samples = split_samples(data["train"], data.get("train_split"))
+    samples = split_samples(data["train"], data["train_split"])
     classes = tag_classes(samples)
     spec = classifier_spec(config, classes)
-    model = create_model(spec, config["model"].get("pretrained", "imagenet"))
-    channels_last = bool(config["engine"].get("channels_last", False))
+    model = create_model(spec, config["model"]["pretrained"])
+    channels_last = bool(config["engine"]["channels_last"])
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     raw = model
     optimizer = build_optimizer(model, t)
     model, optimizer = trainer.setup("classifier", model, optimizer)
     size = int(config["model"]["input_size"])
-    val_samples = split_samples(data["train"], data["val_split"]) if data.get("val_split") else []
+    val_samples = split_samples(data["train"], data["val_split"]) if data["val_split"] else []
     val_set = TaggedImages(val_samples, classes, size) if val_samples else None
 
     def validate() -> dict[str, float]:  # tags of held-out images only: no masks
@@ -118,9 +168,9 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
     for step, batch in zip(
         trainer.steps(steps, validate if val_set else None), batches, strict=False
     ):
-        lr = set_lr(optimizer, float(t["lr"]), step, steps, t.get("schedule", "poly"))
+        lr = set_lr(optimizer, float(t["lr"]), step, steps, t["schedule"])
         images = prepare_images(batch["image"], trainer.device, channels_last)
-        if t.get("flip", True):
+        if t["flip"]:
             (images,) = random_hflip(
                 [images],
                 flip_generator(trainer.seed, step),
@@ -131,12 +181,12 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
         classification = multilabel_loss(
             out.classes.float(),
             batch["tags"].to(trainer.device),
-            float(t.get("negative_weight", 1.0)),
+            float(t["negative_weight"]),
         )
         foreground = torch.sigmoid(out.coarse.float())  # F, the FIN's map
         sparsity = float(t["l1_weight"]) * foreground.sum(dim=(1, 2, 3)).mean()
         loss = classification + sparsity
-        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t.get("grad_clip"))
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t["grad_clip"])
         trainer.log(
             loss=classification if stepped else 0.0,
             l1=sparsity if stepped else 0.0,
@@ -164,7 +214,7 @@ def train_stage2(
     spec = saliency_spec(config)
     model = create_model(spec, "none")
     load_stage1(model, load_model(stage1_file)[0])
-    channels_last = bool(config["engine"].get("channels_last", False))
+    channels_last = bool(config["engine"]["channels_last"])
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     raw = model
@@ -172,7 +222,7 @@ def train_stage2(
     model, optimizer = trainer.setup("fcn", model, optimizer)
     samples = [
         Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png")
-        for s in split_samples(data["train"], data.get("train_split"))
+        for s in split_samples(data["train"], data["train_split"])
     ]
     size = int(m["input_size"])
     fit_pseudo_labels(
@@ -185,11 +235,12 @@ def train_stage2(
 
 # -- the pipeline -------------------------------------------------------------
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
+    config = resolve_config(config, SECTIONS)
     run_dir = start_pipeline(run_dir, config)
     data, labels = config["data"], config["labels"]
     size = int(config["model"]["input_size"])
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    train_samples = split_samples(data["train"], data.get("train_split"))
+    train_samples = split_samples(data["train"], data["train_split"])
 
     def stage1_runtime():  # the FIN's map F, up-sampled: the stage-1 network's saliency output
         return TorchRuntime(
@@ -199,7 +250,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     def round_runtime(name: str):
         return TorchRuntime(load_model(run_dir / name / "fcn.safetensors", device)[0], device)
 
-    rounds = int(config["stage2"].get("rounds", 2))
+    rounds = int(config["stage2"]["rounds"])
     stages = [
         Stage("stage1", lambda folder: train_stage1(config, folder, resume)),
         Stage(
@@ -248,3 +299,17 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     shutil.copyfile(run_dir / f"round{rounds}" / "fcn.safetensors", run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
     return summaries
+
+
+register_method(
+    "wss",
+    train=train,
+    sections=SECTIONS,
+    shipped={"model.safetensors": Shipped("final.safetensors", "saliency")},
+    table_rows={
+        "FIN1": ["stage1/stage1.safetensors"],
+        "round I": ["round1/fcn.safetensors"],
+        "round II": ["round2/fcn.safetensors"],
+    },
+    about="WSS (Wang et al., CVPR 2017): saliency from image-level tags",
+)

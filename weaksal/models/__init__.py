@@ -16,6 +16,7 @@ map) and returns :class:`Outputs`; what it is for is in its spec (``task``,
 ``inputs``, ``outputs``: see ``weaksal.models._outputs``).
 """
 
+from weaksal.models._ensemble import MapAverage
 from weaksal.models._format import FORMAT, load_model, read_spec, save_model
 from weaksal.models._outputs import INPUTS, TASKS, Outputs
 from weaksal.models._registry import MODELS, complete_spec, create_model, register_model
@@ -30,6 +31,7 @@ __all__ = [
     "FORMAT",
     "INPUTS",
     "MODELS",
+    "MapAverage",
     "TASKS",
     "Outputs",
     "complete_spec",

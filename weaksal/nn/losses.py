@@ -22,7 +22,7 @@ def multilabel_loss(
 def bootstrapping_loss(
     logits: torch.Tensor, labels: torch.Tensor, delta: float = 0.95, hard: bool = True
 ) -> torch.Tensor:
-    """Bootstrapped binary cross-entropy (Reed et al. 2015), WSS Eq. 8.
+    """Bootstrapped binary cross-entropy (Reed et al. 2015): MWS Eq. 11, WSS's L_B (Sec. 3.5).
 
     Target = ``delta * label + (1 - delta) * prediction``; the prediction is
     the thresholded map (hard, as WSS's ``SoftmaxWithHardBoostrapLoss``) or the

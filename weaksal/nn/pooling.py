@@ -1,8 +1,9 @@
 """Global pooling of score maps: WSS's Global Smooth Pooling (GSP), GAP and GMP.
 
-GSP (Wang et al., CVPR 2017, Eq. 2-3) pools each channel's scores ``s`` (length
-``d`` = H*W) with the weights ``w`` = Euclidean projection of ``s / mu`` onto the
-probability simplex, ``y = w . s``. ``mu -> 0`` gives max pooling, ``mu -> inf``
+GSP (Wang et al., CVPR 2017, Eq. 2-4) smooths global max pooling (Eq. 1) with
+an L2 term (Eq. 2): each channel's scores ``s`` (length ``d`` = H*W) are pooled
+with the weights ``w`` = Euclidean projection of ``s / mu`` onto the
+probability simplex (Eq. 3), ``y = w . s`` (Eq. 4). ``mu -> 0`` gives max pooling, ``mu -> inf``
 average pooling; the paper and the authors' code use ``mu = 10``. As in the
 original Caffe layer (``fix_smooth``), the backward pass holds ``w`` fixed:
 ``dL/ds_i = w_i dL/dy``.

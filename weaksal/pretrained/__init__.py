@@ -1,114 +1,182 @@
 """Trained models shipped inside the package, chosen by name (``weaksal predict --model wss``).
 
-Each model is a folder ``weaksal/pretrained/<name>/`` with the network in half
-precision (``model.safetensors``), the resolved ``config.yaml`` that trained
-it, its training logs (``logs/<stage>.jsonl``), ``summary.json`` (pseudo-label
-quality per round) and ``eval.json`` (benchmark scores): everything needed to
-trust the numbers and to reproduce them with ``weaksal train``.
+Each model is a folder ``weaksal/pretrained/<name>/`` holding its networks in
+half precision, the resolved ``config.yaml`` that trained them, their
+training logs (``logs/<stage>.jsonl``), ``summary.json`` (pseudo-label
+quality per round), ``eval.json`` (benchmark scores) and ``manifest.json``:
+which method made it, and every network file with its **role** (what uses
+it: ``saliency`` for ``weaksal predict``, ``promote`` for ``weaksal
+promote``, ``caption`` for ``weaksal caption``) and its task contract. The
+method decides what ships and in which role (its registry entry); a folder
+with a manifest is a shipped model, so adding one needs no list to edit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from weaksal.errors import WeaksalError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-#: name -> what it is; the first is the default of ``weaksal predict``
-PRETRAINED: dict[str, str] = {
-    "wss": "WSS (Wang et al., CVPR 2017) trained from DUTS-TR-50 image tags only, EfficientNet-Lite0",
-    "lps": "LPS (Zeng et al., CVPR 2018) promoter, DUTS-TR-50 pixel masks, EfficientNet-Lite0",
-    "mws": "MWS (Zeng et al., CVPR 2019) SNet from DUTS-TR-50 tags, COCO-MINI captions and"
-    " unlabelled images, EfficientNet-Lite0; with its caption network (pnet.safetensors)",
-}
-#: name -> {file in the shipped folder: model file in the run} shipped beside model.safetensors
-EXTRA_MODELS: dict[str, dict[str, str]] = {
-    "mws": {"pnet.safetensors": "coherence/pnet.safetensors"},
-}
+MANIFEST = "manifest.json"
+#: the shipped model ``weaksal predict`` uses when none is named
 DEFAULT_MODEL = "wss"
 MAX_SHIPPED_BYTES = 25 * 1024 * 1024
 
 
+def shipped_names() -> list[str]:
+    """Names of the shipped models (folders with a manifest), the default first."""
+    names = sorted(p.parent.name for p in PACKAGE_DIR.glob(f"*/{MANIFEST}"))
+    return sorted(names, key=lambda name: name != DEFAULT_MODEL)
+
+
 def pretrained_dir(name: str) -> Path:
-    if name not in PRETRAINED:
+    if name not in shipped_names():
         raise WeaksalError(
-            f"unknown shipped model {name!r}. Fix: choose one of {', '.join(PRETRAINED)}, "
+            f"unknown shipped model {name!r}. Fix: choose one of {', '.join(shipped_names())}, "
             "or pass the path of a .safetensors/.onnx model file"
         )
     return PACKAGE_DIR / name
 
 
-def resolve_model(model: str | Path) -> Path:
-    """A model file path from a path or a shipped model's name."""
+def read_manifest(name: str) -> dict[str, Any]:
+    return json.loads((pretrained_dir(name) / MANIFEST).read_text())
+
+
+def shipped_file(name: str, role: str = "saliency") -> Path:
+    """The file of shipped model ``name`` that plays ``role``; an error names the roles it has."""
+    files = read_manifest(name)["files"]
+    matches = [file for file, entry in files.items() if entry["role"] == role]
+    if not matches:
+        roles = ", ".join(sorted({entry["role"] for entry in files.values()}))
+        raise WeaksalError(
+            f"{pretrained_dir(name)}: the shipped model {name!r} has no {role} network (it has:"
+            f" {roles}). Fix: name a shipped model with one, or pass a model file"
+        )
+    path = pretrained_dir(name) / matches[0]
+    if not path.is_file():
+        raise WeaksalError(
+            f"{path}: the shipped model {name!r} is missing from this install. "
+            "Fix: reinstall weaksal, or pass a trained model file"
+        )
+    return path
+
+
+def resolve_model(model: str | Path, role: str = "saliency") -> Path:
+    """A model file path from a path or a shipped model's name (its file playing ``role``)."""
     path = Path(model)
     if path.suffix in (".safetensors", ".onnx") or path.exists():
         if not path.is_file():
             raise WeaksalError(f"{path}: no such model file. Fix: check the path")
         return path
-    model_file = pretrained_dir(str(model)) / "model.safetensors"
-    if not model_file.is_file():
-        raise WeaksalError(
-            f"{model_file}: the shipped model {model!r} is missing from this install. "
-            "Fix: reinstall weaksal, or pass a trained model file"
-        )
-    return model_file
+    return shipped_file(str(model), role)
 
 
-def model_card(name: str) -> dict:
-    """The shipped model's config, benchmark scores and pseudo-label summary."""
+def model_card(name: str) -> dict[str, Any]:
+    """The shipped model's manifest, config, benchmark scores and pseudo-label summary."""
     folder = pretrained_dir(name)
+    manifest = read_manifest(name)
     return {
         "name": name,
-        "description": PRETRAINED[name],
+        "description": manifest["description"],
+        "method": manifest["method"],
+        "files": manifest["files"],
         "config": yaml.safe_load((folder / "config.yaml").read_text()),
         "eval": json.loads((folder / "eval.json").read_text()),
         "summary": json.loads((folder / "summary.json").read_text()),
     }
 
 
-def ship_run(run_dir: str | Path, name: str, model: str = "final.safetensors") -> Path:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(
+    folder: Path, name: str, method: str, description: str, sources: dict[str, tuple[str, str]]
+) -> None:
+    """``folder/manifest.json``; ``sources`` maps each shipped file to (its run file, its role)."""
+    from weaksal.data.atomic import write_json
+    from weaksal.models import read_spec
+
+    files = {}
+    for file, (source, role) in sources.items():
+        spec = read_spec(folder / file)
+        files[file] = {
+            "role": role,
+            "task": spec["task"],
+            "inputs": spec["inputs"],
+            "architecture": spec["architecture"],
+            "decoder": spec["decoder"] if "decoder" in spec else "paper",
+            "source": source,
+            "sha256": _sha256(folder / file),
+        }
+    write_json(
+        folder / MANIFEST,
+        {"name": name, "method": method, "description": description, "files": files},
+    )
+
+
+def ship_run(run_dir: str | Path, name: str, description: str | None = None) -> Path:
     """Copy a finished pipeline run into the package as shipped model ``name``.
 
-    Needs the run's root ``config.yaml``, ``eval.json`` and ``summary.json``
-    (written by ``weaksal train ... --evaluate``); every stage folder with a
-    ``metrics.jsonl`` contributes its log. The copy is built beside the target
-    and renamed, so a failure never leaves half a model behind.
+    The run's method (``config.yaml``) says which of its files ship and in
+    which role. Needs the run's ``config.yaml``, ``eval.json`` and
+    ``summary.json`` (written by ``weaksal train ... --evaluate``); every stage
+    folder with a ``metrics.jsonl`` contributes its log. The copy is built
+    beside the target and renamed, so a failure never leaves half a model.
     """
+    from weaksal.methods import get_method
     from weaksal.models import load_model, save_model
 
     run_dir = Path(run_dir)
-    extras = list(EXTRA_MODELS.get(name, {}).values())
-    needed = [run_dir / f for f in (model, *extras, "config.yaml", "eval.json", "summary.json")]
+    if not (run_dir / "config.yaml").is_file():
+        raise WeaksalError(
+            f"{run_dir}: cannot ship, no config.yaml. Fix: pass a run folder of `weaksal train`"
+        )
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    method = get_method(config["method"])
+    sources = {file: (entry.source, entry.role) for file, entry in method.shipped.items()}
+    needed = [run_dir / s for s, _ in sources.values()]
+    needed += [run_dir / f for f in ("eval.json", "summary.json")]
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         raise WeaksalError(
             f"{run_dir}: cannot ship, missing {', '.join(missing)}. Fix: finish the run with "
             "`weaksal train METHOD --config CONFIG --out RUN` (it evaluates at the end)"
         )
-    target = pretrained_dir(name)
+    if not name.isidentifier():
+        raise WeaksalError(f"{name!r}: a shipped model's name must be a Python identifier")
+    target = PACKAGE_DIR / name
     staging = target.with_name(f".{name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "logs").mkdir(parents=True)
-    files = {"model.safetensors": model, **EXTRA_MODELS.get(name, {})}
-    for shipped, source in files.items():
+    for shipped, (source, _) in sources.items():
         network, spec = load_model(run_dir / source)
         save_model(staging / shipped, network, spec, half=True)
-    size = sum((staging / shipped).stat().st_size for shipped in files)
+    size = sum((staging / shipped).stat().st_size for shipped in sources)
     if size > MAX_SHIPPED_BYTES:
         shutil.rmtree(staging)
         raise WeaksalError(
-            f"{run_dir / model}: {size / 2**20:.1f} MB in half precision, over 25 MB"
-            " (with the extra models)"
+            f"{run_dir}: {size / 2**20:.1f} MB of networks in half precision, over 25 MB"
         )
     for file in ("config.yaml", "eval.json", "summary.json"):
         shutil.copyfile(run_dir / file, staging / file)
     for log in sorted(run_dir.glob("*/metrics.jsonl")):
         shutil.copyfile(log, staging / "logs" / f"{log.parent.name}.jsonl")
+    backbone = config.get("model", {}).get("backbone", "")
+    write_manifest(
+        staging, name, config["method"], description or f"{method.about}; {backbone}", sources
+    )
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)

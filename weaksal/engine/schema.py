@@ -1,0 +1,184 @@
+"""Typed config sections: each method declares its sections once, as dataclasses with defaults.
+
+:func:`resolve_config` checks a loaded YAML config against them: an unknown
+key is refused with the closest known names, a value of the wrong type is
+refused, and every key a config leaves out takes the default written in the
+dataclass. The result is a plain dict with every key filled in, so loops read
+``section["key"]`` and a default lives in one place only.
+
+>>> @dataclass
+... class Train:
+...     steps: int
+...     lr: float = 1e-4
+>>> resolve_config({"train": {"steps": 10}}, {"train": Train})["train"]
+{'steps': 10, 'lr': 0.0001}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import MISSING, dataclass, fields
+from typing import Any
+
+from weaksal.errors import ConfigError
+
+#: top-level keys every config may have besides its sections
+TOP_LEVEL = ("method", "seed", "evaluate", "stage")
+
+
+def resolve_config(
+    config: Mapping[str, Any], sections: Mapping[str, type], source: str = "config"
+) -> dict[str, Any]:
+    """``config`` with every declared section checked and completed (see the module docstring).
+
+    A section may be absent (all defaults) or ``null`` when its dataclass is
+    marked ``optional = True`` (the method then skips what it configures).
+    """
+    unknown = [key for key in config if key not in sections and key not in TOP_LEVEL]
+    if unknown:
+        raise _unknown(source, unknown[0], [*sections, *TOP_LEVEL], "section")
+    resolved = dict(config)
+    for name, section in sections.items():
+        given = config.get(name, {})
+        if given is None and getattr(section, "optional", False):
+            resolved[name] = None
+            continue
+        if not isinstance(given, Mapping):
+            raise ConfigError(
+                source, f"section '{name}' is a {type(given).__name__}", "write key: value lines"
+            )
+        resolved[name] = _resolve_section(given, section, name, source)
+    return resolved
+
+
+def _resolve_section(given: Mapping[str, Any], section: type, name: str, source: str) -> dict:
+    hints = typing.get_type_hints(section)
+    known = [f.name for f in fields(section)]
+    for key in given:
+        if key not in known:
+            raise _unknown(source, f"{name}.{key}", [f"{name}.{k}" for k in known], "key")
+    values = {}
+    for field in fields(section):
+        if field.name in given:
+            values[field.name] = _check(
+                given[field.name], hints[field.name], f"{name}.{field.name}", source
+            )
+        elif field.default is MISSING and field.default_factory is MISSING:
+            raise ConfigError(source, f"'{name}.{field.name}' is missing", "set it in the config")
+    return dataclasses.asdict(section(**values))
+
+
+def _check(value: Any, hint: Any, key: str, source: str) -> Any:
+    """``value`` if it fits ``hint`` (ints are accepted as floats), else a ConfigError."""
+    if _fits(value, hint):
+        return float(value) if hint is float and isinstance(value, int) else value
+    raise ConfigError(
+        source,
+        f"'{key}' is {value!r}, which is not {_describe(hint)}",
+        f"set {key} to {_describe(hint)}",
+    )
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (list, tuple):
+        (item,) = typing.get_args(hint)[:1] or (Any,)
+        return isinstance(value, (list, tuple)) and all(_fits(v, item) for v in value)
+    if origin is dict or hint is dict:
+        return isinstance(value, Mapping)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    if origin in (list, tuple):
+        return f"a list of {_describe(typing.get_args(hint)[0])}"
+    return f"a {getattr(hint, '__name__', str(hint))}"
+
+
+def _unknown(source: str, key: str, known: list[str], kind: str) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    return ConfigError(source, f"unknown {kind} '{key}'", f"{hint}known: {', '.join(known)}")
+
+
+# -- sections several methods share ------------------------------------------
+@dataclass
+class TrainSection:
+    """One training loop: Adam, layers outside the backbone ``head_lr_mult`` times faster."""
+
+    steps: int
+    batch_size: int = 8
+    lr: float = 1e-4
+    head_lr_mult: float = 10.0
+    schedule: str = "poly"  # poly (power 0.9) | constant
+    weight_decay: float = 0.0
+    flip: bool = True  # horizontal flips, drawn from (seed, step)
+    grad_clip: float | None = 10.0  # global gradient norm; non-finite updates are skipped
+
+
+@dataclass
+class BootstrapTrainSection(TrainSection):
+    """A network fitting pseudo-labels with the bootstrapping loss (MWS Eq. 11, WSS's L_B)."""
+
+    delta: float = 0.95  # target = delta * label + (1 - delta) * prediction
+    hard: bool = True  # thresholded prediction (the codes'); false: soft bootstrapping
+
+
+@dataclass
+class SupervisedData:
+    """Images with masks, and the held-out part of them that validates."""
+
+    train: str = "DUTS-TR-50"  # a dataset root, relative to WEAKSAL_DATA
+    train_split: str | None = "train"
+    val_split: str | None = "val"  # null: no validation, the final model is kept
+    val_limit: int = 0  # validate on the first N val images (0: all)
+
+
+@dataclass
+class SaliencyModelSection:
+    """A saliency network: backbone, decoder (``paper`` or a multi-scale one) and input size."""
+
+    backbone: str = "efficientnet_lite0"
+    pretrained: str = "imagenet"  # imagenet | none | PATH
+    input_size: int = 256
+    freeze_bn: bool = True  # batches of 8 are too small to re-estimate backbone BN statistics
+    decoder: str = "paper"  # paper | fpn | unet
+    decoder_width: int = 64
+
+
+@dataclass
+class EngineSection:
+    """Devices, precision, processes, checkpoints, logs: what :class:`~weaksal.engine.trainer.Trainer` owns."""
+
+    accelerator: str = "auto"  # cpu | cuda | mps | auto
+    devices: int = 1  # processes/GPUs; under torchrun, the launcher's world size
+    strategy: str = "auto"  # ddp for several processes
+    precision: str = (
+        "32-true"  # 16-mixed / bf16-mixed on GPUs; bf16-mixed also speeds up recent CPUs
+    )
+    channels_last: bool = False  # memory format of the networks and batches (faster on many CPUs)
+    workers: int = 1  # data-loading processes per training process
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 20
+    val_every: int = 0  # 0: validate only at the end
+    deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on CUDA)
