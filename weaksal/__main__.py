@@ -1,5 +1,5 @@
 """``python -m weaksal ...`` (what ``torchrun -m weaksal train ...`` launches)."""
 
-from weaksal.cli import app
+from weaksal.cli import main
 
-app()
+main()

@@ -34,8 +34,12 @@ def _run_one(task: tuple[Callable, Job]) -> tuple[str, str | None]:
     function, job = task
     try:
         function(*job.arguments, job.output)
-    except (WeaksalError, ValueError) as exc:
+    except WeaksalError as exc:
         return job.name, str(exc)
+    except (ValueError, ArithmeticError, MemoryError, OSError) as exc:  # name the input at fault
+        inputs = [str(a) for a in job.arguments if isinstance(a, Path)]
+        where = f"{inputs[0]}: " if inputs else ""
+        return job.name, f"{where}{type(exc).__name__}: {exc}"
     return job.name, None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from pathlib import Path
 
@@ -29,6 +30,13 @@ def friendly_errors(command):
         except WeaksalError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see main)
+            err_console.print(
+                "[bold yellow]interrupted:[/] every file written so far is complete and kept;"
+                " run the same command again to resume",
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
 
     return wrapper
 
@@ -40,7 +48,9 @@ def demo(
     model: list[str] = typer.Option(
         ["wss", "mws"], help="Shipped model names or model files (repeat the option)."
     ),
-    count: int = typer.Option(20, help="How many ECSSD images to score (when data is present)."),
+    count: int = typer.Option(
+        20, min=1, help="How many ECSSD images to score (when data is present)."
+    ),
 ) -> None:
     """Saliency maps of real photos with MR and the shipped models, side by side."""
     from weaksal.demo import run_demo
@@ -69,6 +79,14 @@ def _progress(label: str):
     )
 
 
+def _report_unused(images: Path) -> None:
+    """Name every entry of an input folder that will not be read, and why."""
+    from weaksal.data import index_images
+
+    for entry in index_images(images).unused():
+        err_console.print(f"[yellow]not used[/] {entry.path}: {entry.reason}", highlight=False)
+
+
 def _report_batch(report, out: Path, note: str = "") -> None:
     console.print(
         f"{len(report.done)} written, {len(report.kept)} kept (already in {out}),"
@@ -87,17 +105,30 @@ def classic(
     method: str = typer.Argument(..., help="mr | mbplus | rbd | ft | sr"),
     images: Path = typer.Option(..., help="Folder of images (or a dataset root)."),
     out: Path = typer.Option(..., help="Where to write <stem>.png maps."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
+    ),
 ) -> None:
     """Unsupervised saliency maps; existing outputs are kept (resumable)."""
     from weaksal.batch import Job, run_batch
     from weaksal.classic import DETECTORS
     from weaksal.classic.files import detect_file
     from weaksal.data import index_images
+    from weaksal.data.output_folder import prepare_output_folder
 
     if method not in DETECTORS:
         raise typer.BadParameter(f"unknown method {method!r}; choose from {', '.join(DETECTORS)}")
-    jobs = [Job(s.stem, out / f"{s.stem}.png", (method, s.image)) for s in index_images(images)]
+    _report_unused(images)
+    samples = list(index_images(images))
+    prepare_output_folder(
+        out,
+        {"command": "classic", "method": method},
+        [images],
+        overwrite,
+        [f"{s.stem}.png" for s in samples],
+    )
+    jobs = [Job(s.stem, out / f"{s.stem}.png", (method, s.image)) for s in samples]
     _report_batch(run_batch(detect_file, jobs, workers, _progress(method)), out)
 
 
@@ -112,15 +143,23 @@ def refine(
     out: Path = typer.Option(..., help="Where to write <stem>.png results."),
     preset: str = typer.Option(None, help="densecrf preset: mws (default) | ssnet | jsm."),
     threshold: float = typer.Option(
-        None, help="itercrf: starting foreground threshold (0.65); threshold: the cut (0.5)."
+        None,
+        min=0.0,
+        max=1.0,
+        help="itercrf: starting foreground threshold (0.65); threshold: the cut (0.5).",
     ),
     output: str = typer.Option(None, help="soft | binary (default: what the refiner gives)."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
+    ),
 ) -> None:
     """Refine saliency maps into pseudo-labels; existing outputs are kept (resumable)."""
     from weaksal.batch import Job, run_batch
     from weaksal.data import index_images
     from weaksal.data.layouts import files_by_stem, pair_by_stem
+    from weaksal.data.output_folder import prepare_output_folder
+    from weaksal.errors import LayoutError
     from weaksal.refine.refiners import REFINERS, refine_file
 
     if method not in REFINERS:
@@ -131,6 +170,9 @@ def refine(
         if value is not None
     }
     folders = [Path(m) for m in maps.split(",") if m.strip()]
+    for folder in folders:
+        if not folder.is_dir():
+            raise LayoutError(folder, "is not a folder", "point --maps at the folder(s) of maps")
     if len(folders) > 1 and not REFINERS.get(method).several_maps:
         raise typer.BadParameter(f"{method} refines one map per image; only mr combines several")
     image_files = {s.stem: s.image for s in index_images(images)}
@@ -138,6 +180,16 @@ def refine(
     pairs, unpaired = pair_by_stem(image_files, others, on_bad="skip")
     for item in unpaired:
         err_console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
+    producer = {
+        "command": "refine",
+        "method": method,
+        "options": options,
+        "output": output,
+        "maps": [str(f.resolve()) for f in folders],
+    }
+    prepare_output_folder(
+        out, producer, [images, *folders], overwrite, [f"{stem}.png" for stem, _ in pairs]
+    )
     jobs = [
         Job(
             stem,
@@ -169,7 +221,7 @@ def data_info() -> None:
 @friendly_errors
 def data_check(
     path: Path = typer.Argument(..., help="Dataset root folder."),
-    workers: int = typer.Option(0, help="Decoding processes (0: up to 4)."),
+    workers: int = typer.Option(0, min=0, help="Decoding processes (0: up to 4)."),
     split: str = typer.Option(None, help="VOC split list or COCO split to check."),
 ) -> None:
     """Decode every file of a dataset; report counts and problems (exit 1 if any)."""
@@ -191,12 +243,13 @@ def data_check(
         ("unpaired", report.unpaired),
         ("unreadable", report.unreadable),
         ("size mismatch", report.size_mismatches),
+        ("not used", report.unused),
     ):
         for path_name, reason in rows:
             console.print(f"[red]{title}[/]: {path_name}: {reason}", highlight=False)
     for warning in report.warnings:
         console.print(f"[yellow]warning[/]: {warning}")
-    problems = len(report.unpaired) + len(report.unreadable) + len(report.size_mismatches)
+    problems = report.problems
     if problems:
         console.print(f"[bold red]{problems} problem(s) found[/]")
         raise typer.Exit(1)
@@ -213,7 +266,7 @@ def evaluate(
     out: Path = typer.Option(None, help="Write results.{csv,md,tex,json} and curve plots here."),
     seg: bool = typer.Option(False, "--seg", help="Segmentation (index PNGs vs VOC labels): mIoU."),
     split: str = typer.Option(None, help="With --seg: the VOC split list (e.g. val)."),
-    num_classes: int = typer.Option(21, help="With --seg: number of classes."),
+    num_classes: int = typer.Option(21, min=2, help="With --seg: number of classes."),
     maxf: str = typer.Option(
         "mean", help="max-F convention: mean (PySODMetrics) or pooled (MATLAB toolbox)."
     ),
@@ -228,7 +281,7 @@ def evaluate(
         False, help="Evaluate the images that have a prediction; report the rest."
     ),
     per_image: bool = typer.Option(False, help="Also write per-image scores (CSV) under --out."),
-    workers: int = typer.Option(1, help="Worker processes."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
     """Evaluate predicted maps against one or more datasets."""
     from tqdm import tqdm
@@ -348,16 +401,22 @@ def predict(
     ),
     images: Path = typer.Option(..., help="Folder of images."),
     out: Path = typer.Option(..., help="Where to write <stem>.png maps at each image's size."),
-    batch_size: int = typer.Option(8, help="Images per forward pass."),
+    batch_size: int = typer.Option(8, min=1, help="Images per forward pass."),
     runtime: str = typer.Option("torch", help="torch | onnx."),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
     channels_last: bool = typer.Option(False, help="channels_last memory format (torch runtime)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
+    ),
 ) -> None:
     """Saliency maps for a folder; resumable; shards itself across torchrun processes."""
     from weaksal.predict import open_runtime, predict_folder
 
+    _report_unused(images)
     engine, size = open_runtime(model, runtime, device, channels_last)
-    report = predict_folder(engine, size, images, out, batch_size, progress=_progress("predict"))
+    report = predict_folder(
+        engine, size, images, out, batch_size, progress=_progress("predict"), overwrite=overwrite
+    )
     rank, world = report.shard
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
 
@@ -369,20 +428,31 @@ def promote(
     images: Path = typer.Option(..., help="Folder of images."),
     prior: Path = typer.Option(..., help="Folder of prior saliency maps, matched by file stem."),
     out: Path = typer.Option(..., help="Where to write the promoted <stem>.png maps."),
-    iters: int = typer.Option(3, help="Iterative-testing steps T (paper 1, released code 3)."),
+    iters: int = typer.Option(
+        3, min=1, help="Iterative-testing steps T (paper 1, released code 3)."
+    ),
     regions: str = typer.Option("soft", help="soft (prior-weighted anchors) | binary."),
-    threshold: float = typer.Option(0.5, help="Threshold of the binary regions."),
-    batch_size: int = typer.Option(8, help="Images per forward pass."),
+    threshold: float = typer.Option(0.5, min=0.0, max=1.0, help="Threshold of the binary regions."),
+    batch_size: int = typer.Option(8, min=1, help="Images per forward pass."),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
     bf16: bool = typer.Option(False, help="bf16 autocast (fast on recent CPUs and GPUs)."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
+    ),
 ) -> None:
     """Promote any detector's maps with LPS; resumable; shards itself across torchrun processes."""
     from weaksal.promote import Promoter, promote_folder
 
+    _report_unused(images)
+
     promoter = Promoter.from_file(
         model, iterations=iters, regions=regions, threshold=threshold, device=device, bf16=bf16
     )
-    report = promote_folder(promoter, images, prior, out, batch_size, progress=_progress("promote"))
+    if regions not in ("soft", "binary"):
+        raise typer.BadParameter(f"--regions must be soft or binary, not {regions!r}")
+    report = promote_folder(
+        promoter, images, prior, out, batch_size, progress=_progress("promote"), overwrite=overwrite
+    )
     if report.missing_prior:
         shown = ", ".join(report.missing_prior[:5])
         more = f" and {len(report.missing_prior) - 5} more" if len(report.missing_prior) > 5 else ""
@@ -424,5 +494,10 @@ def export_onnx_command(
     console.print(f"wrote {out}", highlight=False)
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends a run like Ctrl-C: workers stopped, files complete
+
+
 def main() -> None:  # pragma: no cover - console entry
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(app())

@@ -7,6 +7,7 @@ sigmoid of the logits is resized back to the image's own size (bilinear).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,6 +34,15 @@ def maps_at_original_size(
     ]
 
 
+def weights_sha256(model: torch.nn.Module) -> str:
+    """A hash of a network's parameters and buffers: the identity of the maps it makes."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 class TorchRuntime:
     """Eager PyTorch over a network's ``Outputs.saliency``; ``channels_last`` optional (faster on many CPUs)."""
 
@@ -55,6 +65,10 @@ class TorchRuntime:
             x = x.contiguous(memory_format=torch.channels_last)
         return self.model(x).saliency.float().cpu().numpy()
 
+    def identity(self) -> dict[str, str]:
+        """What makes this runtime's maps: the runtime and a hash of the weights."""
+        return {"runtime": "torch", "weights_sha256": weights_sha256(self.model)}
+
 
 class OnnxRuntime:
     """ONNX Runtime session of a model written by :func:`weaksal.export.export_onnx`."""
@@ -72,6 +86,12 @@ class OnnxRuntime:
         ]
         self.session = ort.InferenceSession(str(path), options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
+        self.path = Path(path)
+
+    def identity(self) -> dict[str, str]:
+        from weaksal.data.output_folder import file_sha256
+
+        return {"runtime": "onnx", "model_sha256": file_sha256(self.path)}
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch})[0]

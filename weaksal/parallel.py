@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 
@@ -13,14 +19,65 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     running can deadlock the child. One thread each: several processes each
     spinning up thread pools on the same cores run slower than one process.
     """
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread
-    )
+    return _Pool(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_one_thread)
+
+
+class _Pool(ProcessPoolExecutor):
+    """A pool that, left by an exception (an error, Ctrl-C, SIGTERM), stops at once.
+
+    The standard pool waits for every queued job before it lets go; here the
+    queued jobs are cancelled and the workers terminated, so an interrupted
+    run ends now and resumes later from the files already written.
+    """
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None:
+            return super().__exit__(exc_type, exc, traceback)
+        processes = list((self._processes or {}).values())
+        self.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+        return False
 
 
 def _one_thread() -> None:
     import cv2
     from threadpoolctl import threadpool_limits
 
+    die_with_parent()
     cv2.setNumThreads(1)
     threadpool_limits(1)
+
+
+def die_with_parent() -> None:
+    """End this worker process when its parent dies, however it dies (SIGKILL included).
+
+    A pool's workers otherwise finish their queued files and then block
+    forever on a queue nobody reads. Linux: the kernel sends SIGKILL on the
+    parent's death (``PR_SET_PDEATHSIG``); elsewhere a daemon thread watches
+    the parent's process id.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0:
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+
+
+_PR_SET_PDEATHSIG = 1

@@ -14,3 +14,9 @@ def data_root() -> Path:
     if configured:
         return Path(configured).expanduser()
     return (REPO_ROOT.parent / "shared" / "data").resolve()
+
+
+def cache_root() -> Path:
+    """``$WEAKSAL_CACHE``, else ``~/.cache/weaksal``: facts about files worth keeping between runs."""
+    configured = os.environ.get("WEAKSAL_CACHE")
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "weaksal"

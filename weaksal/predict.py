@@ -2,7 +2,8 @@
 
 Maps are written as 8-bit PNG at each image's original size, named by stem.
 An existing output is a finished image and is kept, so an interrupted run
-resumes. Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) each process takes
+resumes, when the folder's run record shows the same model and settings made
+it (otherwise the run is refused: ``--overwrite`` or another folder). Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) each process takes
 every ``WORLD_SIZE``-th image. Unreadable images are reported by name and the
 others go on.
 """
@@ -19,6 +20,7 @@ import numpy as np
 from weaksal.data.atomic import write_png
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_images
+from weaksal.data.output_folder import prepare_output_folder
 from weaksal.errors import WeaksalError
 from weaksal.inference import OnnxRuntime, TorchRuntime, predict_images
 
@@ -85,12 +87,21 @@ def predict_folder(
     batch_size: int = 8,
     shard: tuple[int, int] | None = None,
     progress: Callable | None = None,
+    overwrite: bool = False,
 ) -> PredictReport:
-    """Write ``out/<stem>.png`` for every image of ``images`` this shard owns."""
+    """Write ``out/<stem>.png`` for every image of ``images`` this shard owns.
+
+    Maps already in ``out`` are kept only when its run record names the same
+    runtime, weights and input size (see :mod:`weaksal.data.output_folder`).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rank, world = shard if shard is not None else shard_from_env()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     samples = index_images(images).samples[rank::world]
+    producer = {"command": "predict", **runtime.identity(), "input_size": size}
+    out = prepare_output_folder(
+        out, producer, [images], overwrite, [f"{s.stem}.png" for s in samples]
+    )
     report = PredictReport(shard=(rank, world))
     todo = []
     for sample in samples:

@@ -19,10 +19,11 @@ import torch
 
 from weaksal.data.atomic import write_png
 from weaksal.data.datasets import resize_square
-from weaksal.data.imageio import read_image, read_mask
+from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import files_by_stem, index_images
+from weaksal.data.output_folder import prepare_output_folder
 from weaksal.errors import LayoutError, WeaksalError
-from weaksal.inference import maps_at_original_size, to_batch
+from weaksal.inference import maps_at_original_size, to_batch, weights_sha256
 
 
 @dataclass
@@ -47,6 +48,12 @@ class Promoter:
         device: str | torch.device = "cpu",
         bf16: bool = False,
     ) -> None:
+        if iterations < 1:
+            raise ValueError(f"iterations must be at least 1, got {iterations}")
+        if regions not in ("soft", "binary"):
+            raise ValueError(f"regions must be 'soft' or 'binary', not {regions!r}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.size = size
@@ -54,6 +61,17 @@ class Promoter:
         self.regions = regions
         self.threshold = threshold
         self.bf16 = bf16
+
+    def identity(self) -> dict:
+        """What makes the promoted maps: weights, input size and test-time settings."""
+        return {
+            "weights_sha256": weights_sha256(self.model),
+            "input_size": self.size,
+            "iterations": self.iterations,
+            "regions": self.regions,
+            "threshold": self.threshold if self.regions == "binary" else None,
+            "bf16": self.bf16,
+        }
 
     @classmethod
     def from_file(cls, model: str | Path, **settings) -> Promoter:
@@ -105,20 +123,33 @@ def promote_folder(
     batch_size: int = 8,
     shard: tuple[int, int] | None = None,
     progress: Callable | None = None,
+    overwrite: bool = False,
 ) -> PromoteReport:
-    """Write ``out/<stem>.png`` for every image of ``images`` with a prior in ``priors``."""
+    """Write ``out/<stem>.png`` for every image of ``images`` with a prior in ``priors``.
+
+    Maps already in ``out`` are kept only when its run record names the same
+    promoter, settings and prior folder (see :mod:`weaksal.data.output_folder`).
+    """
     from weaksal.predict import shard_from_env
 
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     rank, world = shard if shard is not None else shard_from_env()
     priors = Path(priors)
     if not priors.is_dir():
         raise LayoutError(priors, "is not a folder", "point --prior at the folder of prior maps")
     prior_files = files_by_stem(priors)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    samples = index_images(images).samples[rank::world]
+    out = prepare_output_folder(
+        out,
+        {"command": "promote", **promoter.identity(), "priors": str(priors.resolve())},
+        [images, priors],
+        overwrite,
+        [f"{s.stem}.png" for s in samples],
+    )
     report = PromoteReport(shard=(rank, world))
     todo = []
-    for sample in index_images(images).samples[rank::world]:
+    for sample in samples:
         if sample.stem not in prior_files:
             report.missing_prior.append(sample.stem)
         elif (out / f"{sample.stem}.png").exists():
@@ -130,7 +161,7 @@ def promote_folder(
         loaded, arrays, maps = [], [], []
         for sample in chunk:
             try:
-                image, prior = read_image(sample.image), read_mask(prior_files[sample.stem])
+                image, prior = read_image(sample.image), read_prediction(prior_files[sample.stem])
             except WeaksalError as exc:
                 report.failed.append((sample.image.name, str(exc)))
                 continue

@@ -172,7 +172,10 @@ def test_caption_dataset_pads_each_caption():
 
 
 def _sources_config(tags, captions, unlabelled):
-    return {"data": {"tags": tags, "captions": captions, "unlabelled": unlabelled}}
+    from weaksal.engine.schema import resolve_config
+
+    given = {"data": {"tags": tags, "captions": captions, "unlabelled": unlabelled}}
+    return resolve_config(given, {"data": mws.MWSData})
 
 
 def test_sources_plug_in(tmp_path):

@@ -52,7 +52,10 @@ def ranking_affinity(graph: RegionGraph, theta: float = 10.0) -> np.ndarray:
 def ranking_operator(weights: np.ndarray, alpha: float = 0.99) -> np.ndarray:
     """(D - alpha W)^-1 with its diagonal zeroed, so that a query does not rank itself."""
     degree = np.diag(weights.sum(axis=1))
-    operator = np.linalg.inv(degree - alpha * weights)
+    try:
+        operator = np.linalg.inv(degree - alpha * weights)
+    except np.linalg.LinAlgError:  # a region without neighbours: least-squares ranking
+        operator = np.linalg.pinv(degree - alpha * weights)
     np.fill_diagonal(operator, 0.0)
     return operator
 
@@ -79,6 +82,8 @@ def manifold_ranking_saliency(
     if labels is None:
         labels = slic_superpixels(image, n_segments, compactness)
     graph = region_graph(image, labels)
+    if graph.n < 2:  # one region (a flat or tiny image): nothing stands out from the border
+        return np.zeros(image.shape[:2], np.uint8)
     operator = ranking_operator(ranking_affinity(graph, theta), alpha)
     # Stage 1: background queries on each side; saliency = 1 - relevance
     background = np.ones(graph.n)

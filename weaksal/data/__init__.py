@@ -1,7 +1,7 @@
 """Datasets as distributed: layouts, weak labels, robust reading, atomic writing."""
 
 from weaksal.data.discover import LAYOUT_TABLE, detect_layout, open_dataset
-from weaksal.data.imageio import binarize, read_depth, read_image, read_mask
+from weaksal.data.imageio import binarize, read_depth, read_image, read_mask, read_prediction
 from weaksal.data.layouts import DatasetIndex, Sample, index_images, index_saliency
 
 __all__ = [
@@ -16,4 +16,5 @@ __all__ = [
     "read_depth",
     "read_image",
     "read_mask",
+    "read_prediction",
 ]

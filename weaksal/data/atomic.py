@@ -11,11 +11,56 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+#: Suffix of the temporaries a write renames into place; one older than
+#: STALE_AFTER_S was left by a killed writer and is removed by the next run.
+TEMP_SUFFIX = ".part"
+STALE_AFTER_S = 3600.0
+
+
+def current_umask() -> int:
+    """The process umask (reading it means setting it; restored at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: Path, folder: bool = False) -> None:
+    """Give ``path`` the mode a plain ``open``/``mkdir`` would have given it.
+
+    ``mkstemp``/``mkdtemp`` create 0600 files and 0700 folders whatever the
+    umask, so results would be unreadable by anyone else on a shared machine.
+    """
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
+def clean_stale_temporaries(folder: str | Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
+    """Remove hidden ``.*.part`` files a killed write left in ``folder``; returns them.
+
+    Only temporaries older than ``older_than_s`` go: a younger one may belong
+    to a writer still running beside this one.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for entry in folder.iterdir():
+        if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            if entry.is_file() and now - entry.stat().st_mtime > older_than_s:
+                entry.unlink()
+                removed.append(entry)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
 
 
 @contextlib.contextmanager
@@ -23,9 +68,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    honour_umask(tmp_path)
     try:
         yield tmp_path
         os.replace(tmp_path, path)

@@ -30,11 +30,18 @@ class CheckReport:
     size_mismatches: list[tuple[str, str]] = field(default_factory=list)
     mask_values: dict[str, int] = field(default_factory=dict)
     mean_foreground: float | None = None
+    unused: list[tuple[str, str]] = field(default_factory=list)  # entries no sample reads
     warnings: list[str] = field(default_factory=list)
 
     @property
+    def problems(self) -> int:
+        """Unpaired, unreadable and mismatched files, and unused entries that are not hidden."""
+        dropped = [path for path, _ in self.unused if not Path(path).name.startswith(".")]
+        return len(self.unpaired) + len(self.unreadable) + len(self.size_mismatches) + len(dropped)
+
+    @property
     def ok(self) -> bool:
-        return not (self.unpaired or self.unreadable or self.size_mismatches)
+        return self.problems == 0
 
 
 def _inspect(sample: Sample) -> dict:
@@ -101,6 +108,7 @@ def check_dataset(
         counts["images"] = len(index) + sum(1 for s in index.skipped if "image has no" in s.reason)
     report = CheckReport(root, index.layout, counts)
     report.unpaired = [(str(s.path), s.reason) for s in index.skipped]
+    report.unused = [(str(s.path), s.reason) for s in index.unused()]
     workers = workers or min(4, os.cpu_count() or 1)
     samples = list(index)
     if index.layout == "voc":  # label maps are class indices, not saliency masks

@@ -7,6 +7,7 @@ drawn from the step number, so that a resumed run sees the same batches).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import cv2
@@ -16,6 +17,8 @@ from torch.utils.data import Dataset
 
 from weaksal.data.imageio import binarize, read_image, read_mask
 from weaksal.data.layouts import Sample
+from weaksal.data.pairs import aligned_samples
+from weaksal.errors import SizeMismatchError, UnpairedFileError
 
 
 def resize_square(array: np.ndarray, size: int) -> np.ndarray:
@@ -44,19 +47,33 @@ class SaliencyDataset(Dataset):
     ``with_masks=False`` serves images only (weak supervision never loads masks).
     """
 
-    def __init__(self, samples: Sequence[Sample], size: int = 256, with_masks: bool = True) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        size: int = 256,
+        with_masks: bool = True,
+        on_mismatch: str = "error",
+    ) -> None:
         self.samples = list(samples)
         self.size = size
         self.with_masks = with_masks
+        self.left_out: list = []  # (mask, problem) of pairs skipped under on_mismatch="skip"
         if with_masks:
             missing = [s.image for s in self.samples if s.mask is None]
             if missing:
-                from weaksal.errors import UnpairedFileError
-
                 raise UnpairedFileError(
                     missing[0],
                     f"has no mask ({len(missing)} images lack one)",
                     "pair every image with a mask of the same stem",
+                )
+            self.samples, mismatches = aligned_samples(self.samples, ("mask",), on_mismatch)
+            self.left_out = [(m.path, m.problem) for m in mismatches]
+            if mismatches:
+                shown = "; ".join(f"{path}: {problem}" for path, problem in self.left_out[:5])
+                warnings.warn(
+                    f"left out {len(mismatches)} samples whose mask size differs from the"
+                    f" image's (data.on_mismatch=skip): {shown}",
+                    stacklevel=2,
                 )
 
     def __len__(self) -> int:
@@ -64,11 +81,20 @@ class SaliencyDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         sample = self.samples[index]
+        image = read_image(sample.image)
         item: dict[str, torch.Tensor | int] = {
-            "image": image_tensor(read_image(sample.image), self.size),
+            "image": image_tensor(image, self.size),
             "index": index,
         }
         if self.with_masks:
-            mask = binarize(read_mask(sample.mask)).astype(np.uint8) * 255
+            mask = read_mask(sample.mask)
+            if mask.shape != image.shape[:2]:  # the file changed after the check
+                raise SizeMismatchError(
+                    sample.mask,
+                    f"mask is {mask.shape[1]}x{mask.shape[0]} but its image is"
+                    f" {image.shape[1]}x{image.shape[0]}",
+                    "fix or remove the file (`weaksal data check` lists every such pair)",
+                )
+            mask = binarize(mask).astype(np.uint8) * 255
             item["mask"] = torch.from_numpy(resize_square(mask, self.size))[None]
         return item

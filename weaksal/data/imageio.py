@@ -9,8 +9,11 @@ Conventions
 -----------
 * Images come back as ``uint8 (H, W, 3)`` RGB, after EXIF orientation;
   alpha is dropped, greyscale is replicated, 16-bit is scaled to 8 bits.
-* Masks come back as ``uint8 (H, W)`` grey in 0..255. A mask whose values are
-  all 0 or 1 is read as 0/255 (otherwise it would binarise to all background).
+* Masks (ground truth) come back as ``uint8 (H, W)`` grey in 0..255. A mask
+  whose values are all 0 or 1 is read as 0/255 (otherwise it would binarise to
+  all background).
+* Predicted maps (:func:`read_prediction`) come back as the grey levels written:
+  the 0/1 rule is for ground truth only.
   Binary ground truth is ``mask > 128`` (the PySODMetrics convention), so
   anti-aliased grey edges are split at 128.
 * Depth comes back as ``float32 (H, W)`` in [0, 1] (min-max over the file's
@@ -126,6 +129,28 @@ def read_mask(path: str | Path) -> np.ndarray:
     if grey.max(initial=0) == 1:
         grey = grey * np.uint8(255)
     return grey
+
+
+def read_prediction(path: str | Path) -> np.ndarray:
+    """Read a predicted saliency map as ``uint8 (H, W)``: the grey levels as written.
+
+    Unlike :func:`read_mask`, no 0/1 rule: a faint map whose brightest pixel
+    is 1 stays faint (it must not score like an all-white map). 16-bit maps
+    use their full range (value / 257), float maps are probabilities in
+    [0, 1] (clipped), colour maps are converted to luminance.
+    """
+    image = _open(path)
+    if image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        if not np.isfinite(array).all():
+            raise CorruptFileError(
+                path, "float map holds NaN or infinite values", "write finite values in [0, 1]"
+            )
+        return np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        return np.rint(np.clip(array, 0, 65535) / 257.0).astype(np.uint8)
+    return _grey(image)
 
 
 def binarize(mask: np.ndarray) -> np.ndarray:

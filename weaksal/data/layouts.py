@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from weaksal.data.imageio import is_image_file
+from weaksal.data.imageio import IMAGE_SUFFIXES, is_image_file
 from weaksal.errors import DuplicateStemError, LayoutError, UnpairedFileError
 
 OnBad = Literal["error", "skip"]
@@ -85,13 +85,18 @@ class DatasetIndex:
     root: Path
     layout: str
     samples: list[Sample]
-    skipped: list[SkippedFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)  # unpaired files
     image_dir: Path | None = None
     mask_dir: Path | None = None
     depth_dir: Path | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def unused(self) -> list[SkippedFile]:
+        """Entries of the dataset's folders that no sample uses (see :func:`unused_entries`)."""
+        folders = dict.fromkeys(f for f in (self.image_dir, self.mask_dir, self.depth_dir) if f)
+        return [entry for folder in folders for entry in unused_entries(folder)]
 
     def __iter__(self):
         return iter(self.samples)
@@ -112,6 +117,47 @@ def _first_dir(subdirs: dict[str, Path], names: Iterable[str]) -> Path | None:
         if name.lower() in subdirs:
             return subdirs[name.lower()]
     return None
+
+
+#: files weaksal itself keeps in folders of maps: never reported as unused
+OWN_FILES = (".weaksal-output.json",)
+
+
+def unused_entries(folder: Path) -> list[SkippedFile]:
+    """Every entry of ``folder`` that :func:`files_by_stem` leaves out, and why.
+
+    Nothing is dropped without a word: an image type weaksal cannot read
+    (.gif), a broken or looping symbolic link, a sub-folder, a hidden file.
+    """
+    left_out: list[SkippedFile] = []
+    for path in sorted(folder.iterdir()):
+        if path.name in OWN_FILES or (path.name.startswith(".") and path.name.endswith(".part")):
+            continue
+        reason = None
+        if path.is_symlink() and not path.exists():
+            try:
+                path.resolve(strict=True)
+                reason = "a symbolic link whose target is missing"
+            except RuntimeError:
+                reason = "a symbolic link loop"
+            except OSError as exc:
+                reason = (
+                    "a symbolic link loop"
+                    if "loop" in str(exc).lower() or getattr(exc, "errno", None) == 40
+                    else "a symbolic link whose target is missing"
+                )
+        elif path.is_dir():
+            reason = "a sub-folder (files are read from this folder only)"
+        elif path.name.startswith("."):
+            reason = "a hidden file"
+        elif not is_image_file(path):
+            reason = (
+                f"not an image type weaksal reads ({path.suffix or 'no suffix'}; it reads"
+                f" {', '.join(IMAGE_SUFFIXES)}): convert it to PNG or JPEG"
+            )
+        if reason:
+            left_out.append(SkippedFile(path, reason))
+    return left_out
 
 
 def files_by_stem(folder: Path) -> dict[str, Path]:

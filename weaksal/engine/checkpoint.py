@@ -32,7 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from weaksal.data.atomic import write_text
+from weaksal.data.atomic import honour_umask, write_text
 from weaksal.errors import CheckpointError
 
 TRAINER_STATE = "trainer_state.pt"
@@ -74,6 +74,7 @@ def save_checkpoint(
 
     checkpoints.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=checkpoints))
+    honour_umask(tmp, folder=True)
     try:
         for name, model in models.items():
             file = tmp / f"{name}.safetensors"
@@ -84,6 +85,8 @@ def save_checkpoint(
             torch.save(trainer_state, handle)
             handle.flush()
             os.fsync(handle.fileno())
+        for file in tmp.iterdir():
+            honour_umask(file)  # safetensors writes its files 0600
         _fsync(tmp)
         _move_into_place(tmp, final)
     except BaseException:

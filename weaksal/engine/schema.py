@@ -64,12 +64,50 @@ def _resolve_section(given: Mapping[str, Any], section: type, name: str, source:
     values = {}
     for field in fields(section):
         if field.name in given:
-            values[field.name] = _check(
-                given[field.name], hints[field.name], f"{name}.{field.name}", source
-            )
+            key = f"{name}.{field.name}"
+            values[field.name] = _check(given[field.name], hints[field.name], key, source)
+            _check_range(values[field.name], field.metadata, key, source)
         elif field.default is MISSING and field.default_factory is MISSING:
             raise ConfigError(source, f"'{name}.{field.name}' is missing", "set it in the config")
     return dataclasses.asdict(section(**values))
+
+
+# -- ranges and choices: checked before anything runs --------------------------
+def at_least(low: float, default: Any = MISSING, multiple_of: int | None = None) -> Any:
+    """A number field that must be ``>= low`` (and a multiple of ``multiple_of``); None passes."""
+    return dataclasses.field(default=default, metadata={"min": low, "multiple_of": multiple_of})
+
+
+def above(low: float, default: Any = MISSING) -> Any:
+    """A number field that must be ``> low``; None passes (an optional setting switched off)."""
+    return dataclasses.field(default=default, metadata={"above": low})
+
+
+def within(low: float, high: float, default: Any = MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"min": low, "max": high})
+
+
+def one_of(default: Any, *choices: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"choices": (default, *choices)})
+
+
+def _check_range(value: Any, rules: Mapping[str, Any], key: str, source: str) -> None:
+    if value is None or not rules:
+        return
+    problem = None
+    if "choices" in rules and value not in rules["choices"]:
+        problem, fix = "not a known choice", "one of " + ", ".join(map(str, rules["choices"]))
+    elif "min" in rules and value < rules["min"]:
+        problem, fix = f"below {rules['min']}", f"a value >= {rules['min']}"
+    elif "max" in rules and value > rules["max"]:
+        problem, fix = f"above {rules['max']}", f"a value <= {rules['max']}"
+    elif "above" in rules and value <= rules["above"]:
+        problem, fix = f"not above {rules['above']}", f"a value > {rules['above']}"
+    elif rules.get("multiple_of") and value % rules["multiple_of"]:
+        step = rules["multiple_of"]
+        problem, fix = f"not a multiple of {step}", f"a multiple of {step}"
+    if problem:
+        raise ConfigError(source, f"'{key}' is {value!r}, {problem}", f"set {key} to {fix}")
 
 
 def _check(value: Any, hint: Any, key: str, source: str) -> Any:
@@ -125,21 +163,21 @@ def _unknown(source: str, key: str, known: list[str], kind: str) -> ConfigError:
 class TrainSection:
     """One training loop: Adam, layers outside the backbone ``head_lr_mult`` times faster."""
 
-    steps: int
-    batch_size: int = 8
-    lr: float = 1e-4
-    head_lr_mult: float = 10.0
-    schedule: str = "poly"  # poly (power 0.9) | constant
-    weight_decay: float = 0.0
+    steps: int = at_least(1)
+    batch_size: int = at_least(1, 8)
+    lr: float = above(0.0, 1e-4)
+    head_lr_mult: float = above(0.0, 10.0)
+    schedule: str = one_of("poly", "constant")  # poly (power 0.9) | constant
+    weight_decay: float = at_least(0.0, 0.0)
     flip: bool = True  # horizontal flips, drawn from (seed, step)
-    grad_clip: float | None = 10.0  # global gradient norm; non-finite updates are skipped
+    grad_clip: float | None = above(0.0, 10.0)  # global gradient norm; non-finite updates skipped
 
 
 @dataclass
 class BootstrapTrainSection(TrainSection):
     """A network fitting pseudo-labels with the bootstrapping loss (MWS Eq. 11, WSS's L_B)."""
 
-    delta: float = 0.95  # target = delta * label + (1 - delta) * prediction
+    delta: float = within(0.0, 1.0, 0.95)  # target = delta * label + (1 - delta) * prediction
     hard: bool = True  # thresholded prediction (the codes'); false: soft bootstrapping
 
 
@@ -150,7 +188,10 @@ class SupervisedData:
     train: str = "DUTS-TR-50"  # a dataset root, relative to WEAKSAL_DATA
     train_split: str | None = "train"
     val_split: str | None = "val"  # null: no validation, the final model is kept
-    val_limit: int = 0  # validate on the first N val images (0: all)
+    val_limit: int = at_least(0, 0)  # validate on the first N val images (0: all)
+    on_mismatch: str = one_of(
+        "error", "skip"
+    )  # a mask of another size than its image (skip: reported)
 
 
 @dataclass
@@ -159,26 +200,25 @@ class SaliencyModelSection:
 
     backbone: str = "efficientnet_lite0"
     pretrained: str = "imagenet"  # imagenet | none | PATH
-    input_size: int = 256
+    input_size: int = at_least(32, 256, multiple_of=32)  # stride-32 encoders need a multiple
     freeze_bn: bool = True  # batches of 8 are too small to re-estimate backbone BN statistics
     decoder: str = "paper"  # paper | fpn | unet
-    decoder_width: int = 64
+    decoder_width: int = at_least(1, 64)
 
 
 @dataclass
 class EngineSection:
     """Devices, precision, processes, checkpoints, logs: what :class:`~weaksal.engine.trainer.Trainer` owns."""
 
-    accelerator: str = "auto"  # cpu | cuda | mps | auto
-    devices: int = 1  # processes/GPUs; under torchrun, the launcher's world size
+    accelerator: str = one_of("auto", "cpu", "cuda", "gpu", "mps")
+    devices: int = at_least(1, 1)  # processes/GPUs; under torchrun, the launcher's world size
     strategy: str = "auto"  # ddp for several processes
-    precision: str = (
-        "32-true"  # 16-mixed / bf16-mixed on GPUs; bf16-mixed also speeds up recent CPUs
-    )
+    # bf16-mixed / 16-mixed: autocast on GPUs, and bf16 speeds up CPUs with AVX512-BF16/AMX
+    precision: str = one_of("32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true")
     channels_last: bool = False  # memory format of the networks and batches (faster on many CPUs)
-    workers: int = 1  # data-loading processes per training process
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 20
-    val_every: int = 0  # 0: validate only at the end
+    workers: int = at_least(0, 1)  # data-loading processes per training process
+    checkpoint_every: int = at_least(1, 500)
+    keep_checkpoints: int = at_least(1, 2)
+    log_every: int = at_least(1, 20)
+    val_every: int = at_least(0, 0)  # 0: validate only at the end
     deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on CUDA)

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from weaksal.classic.files import write_detector_maps
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
-from weaksal.data.imageio import read_image, read_mask
+from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import split_samples
 from weaksal.engine.schema import (
@@ -116,7 +116,7 @@ def score_promotion(
         chunk = samples[start : start + batch_size]
         maps = promoter.maps(
             [read_image(s.image) for s in chunk],
-            [read_mask(priors / f"{s.stem}.png") for s in chunk],
+            [read_prediction(priors / f"{s.stem}.png") for s in chunk],
         )
         for sample, saliency in zip(chunk, maps, strict=True):
             evaluator.step(
@@ -143,7 +143,9 @@ def train_network(
     trainer = Trainer(config, folder, resume)
     raw, model, optimizer, channels_last = setup_network(trainer, config, spec, "lps")
     train_set = SaliencyDataset(
-        split_samples(data["train"], data["train_split"]), spec["input_size"]
+        split_samples(data["train"], data["train_split"]),
+        spec["input_size"],
+        on_mismatch=data["on_mismatch"],
     )
     val_samples = val_subset(config) if val_priors else []
     bf16 = "bf16" in config["engine"]["precision"]

@@ -17,7 +17,7 @@ import numpy as np
 
 from weaksal.batch import Job, run_batch
 from weaksal.data.atomic import write_json, write_png
-from weaksal.data.imageio import read_image, read_mask
+from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.inference import predict_images
 from weaksal.metrics.evaluator import SaliencyEvaluator
@@ -43,7 +43,7 @@ def label_quality(samples: list[Sample], folder: Path) -> dict[str, float]:
     for sample in samples:
         if sample.mask is not None and (folder / f"{sample.stem}.png").exists():
             evaluator.step(
-                read_mask(folder / f"{sample.stem}.png"), read_mask(sample.mask), sample.stem
+                read_prediction(folder / f"{sample.stem}.png"), read_mask(sample.mask), sample.stem
             )
     if not len(evaluator):
         return {}

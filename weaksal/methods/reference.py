@@ -63,7 +63,9 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     raw_model, model, optimizer, channels_last = setup_network(trainer, config, spec, "snet")
 
     train_set = SaliencyDataset(
-        split_samples(data["train"], data["train_split"]), spec["input_size"]
+        split_samples(data["train"], data["train_split"]),
+        spec["input_size"],
+        on_mismatch=data["on_mismatch"],
     )
     val_samples = split_samples(data["train"], data["val_split"]) if data["val_split"] else []
     limit = int(data["val_limit"])

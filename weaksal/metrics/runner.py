@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from weaksal.data.discover import open_dataset
-from weaksal.data.imageio import read_mask
+from weaksal.data.imageio import read_mask, read_prediction
 from weaksal.data.layouts import files_by_stem
 from weaksal.data.voc import read_label_map
 from weaksal.errors import LayoutError, SizeMismatchError, UnpairedFileError
@@ -96,7 +96,7 @@ def load_prediction(
     path: Path, shape: tuple[int, int], interpolation: str, strict: bool
 ) -> tuple[np.ndarray, bool]:
     """Read a predicted map at the reference size; returns (map, whether it was resized)."""
-    pred = read_mask(path)
+    pred = read_prediction(path)
     if pred.shape == shape:
         return pred, False
     if strict:

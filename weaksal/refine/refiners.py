@@ -109,8 +109,8 @@ def refine_file(
 ) -> None:
     """One image's refinement from files to a PNG (a top-level function: worker processes import it)."""
     from weaksal.data.atomic import write_png
-    from weaksal.data.imageio import read_image, read_mask
+    from weaksal.data.imageio import read_image, read_prediction
 
     image = read_image(image_path)
-    maps = [read_mask(path) for path in map_paths]
+    maps = [read_prediction(path) for path in map_paths]
     write_png(out_path, refine(name, image, maps, output, **options))

@@ -1,0 +1,134 @@
+"""Are an image and its mask (or depth map, or prior) the same size? Checked once, before training.
+
+A mask whose size differs from its image (rotated, half-size, another
+image's) would be resized to the network's square input on its own and
+become wrong supervision without a word. Every pair is checked from the file
+headers before the first step, in parallel for big datasets, and the sizes
+are cached by (path, byte size, modification time), so a resumed or repeated
+run re-reads only the files that changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from weaksal.data.atomic import write_json
+from weaksal.data.imageio import image_size
+from weaksal.data.layouts import Sample
+from weaksal.errors import ConfigError, SizeMismatchError
+from weaksal.parallel import worker_pool
+from weaksal.paths import cache_root
+
+ON_MISMATCH = ("error", "skip")
+_POOL_ABOVE = 2000  # files; below this, spawning processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    path: Path  # the mask (or depth map) at fault
+    problem: str
+
+
+def _key(path: Path) -> str:
+    stat = path.stat()
+    return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+
+
+def _sizes(paths: list[Path], workers: int) -> dict[Path, tuple[int, int]]:
+    """(height, width) of every file, from the cache where it is still valid."""
+    cache_file = (
+        cache_root()
+        / "image_sizes"
+        / (
+            hashlib.sha1(
+                str(sorted({str(p.parent.resolve()) for p in paths})).encode()
+            ).hexdigest()[:16]
+            + ".json"
+        )
+    )
+    try:
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = {}
+    keys = {path: _key(path) for path in paths}
+    todo = [path for path in paths if keys[path] not in cached]
+    if workers > 1 and len(todo) > _POOL_ABOVE:
+        with worker_pool(workers) as pool:
+            found = list(pool.map(image_size, todo, chunksize=256))
+    else:
+        found = [image_size(path) for path in todo]
+    for path, size in zip(todo, found, strict=True):
+        cached[keys[path]] = list(size)
+    if todo:
+        try:
+            write_json(cache_file, cached)
+        except OSError:
+            pass  # a read-only home only costs the next run a re-read
+    return {path: tuple(cached[keys[path]]) for path in paths}
+
+
+def find_mismatches(
+    samples: Sequence[Sample], kinds: Sequence[str] = ("mask",), workers: int | None = None
+) -> list[Mismatch]:
+    """Every sample whose ``kinds`` files differ in size from its image."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    paths = [s.image for s in samples] + [
+        getattr(s, kind) for s in samples for kind in kinds if getattr(s, kind) is not None
+    ]
+    sizes = _sizes(paths, workers)
+    found = []
+    for sample in samples:
+        height, width = sizes[sample.image]
+        for kind in kinds:
+            other = getattr(sample, kind)
+            if other is None or sizes[other] == (height, width):
+                continue
+            other_h, other_w = sizes[other]
+            rotated = (
+                " (looks rotated by 90 degrees)" if (other_h, other_w) == (width, height) else ""
+            )
+            found.append(
+                Mismatch(
+                    other,
+                    f"{kind} is {other_w}x{other_h} but its image {sample.image.name} is"
+                    f" {width}x{height}{rotated}",
+                )
+            )
+    return found
+
+
+def aligned_samples(
+    samples: Sequence[Sample],
+    kinds: Sequence[str] = ("mask",),
+    on_mismatch: str = "error",
+    workers: int | None = None,
+) -> tuple[list[Sample], list[Mismatch]]:
+    """``samples`` whose files all match their image's size, and the mismatches left out.
+
+    ``on_mismatch="error"`` (the default) refuses the first mismatch by name;
+    ``"skip"`` leaves the mismatched samples out and returns them to report.
+    """
+    if on_mismatch not in ON_MISMATCH:
+        raise ConfigError(
+            "config",
+            f"data.on_mismatch is {on_mismatch!r}",
+            f"choose one of {', '.join(ON_MISMATCH)}",
+        )
+    mismatches = find_mismatches(samples, kinds, workers)
+    if mismatches and on_mismatch == "error":
+        first = mismatches[0]
+        more = f" ({len(mismatches) - 1} more pairs too)" if len(mismatches) > 1 else ""
+        raise SizeMismatchError(
+            first.path,
+            first.problem + more,
+            "fix or remove the file (`weaksal data check` lists every such pair), or set"
+            " data.on_mismatch=skip to train without these samples (they are reported)",
+        )
+    bad = {m.path for m in mismatches}
+    kept = [s for s in samples if not any(getattr(s, kind) in bad for kind in kinds)]
+    return kept, mismatches
