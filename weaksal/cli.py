@@ -20,6 +20,22 @@ console = Console(width=None if sys.stdout.isatty() else 200)  # no truncated ta
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
+def _os_fix(exc: OSError) -> str:
+    import errno
+
+    fixes = {
+        errno.ENOSPC: "free disk space (or write to another disk), then run the same command to resume",
+        errno.EDQUOT: "free space in your quota, then run the same command to resume",
+        errno.EACCES: "make the path readable/writable for you, or choose another folder",
+        errno.EPERM: "make the path readable/writable for you, or choose another folder",
+        errno.EROFS: "write to a folder on a writable disk",
+        errno.ENOTDIR: "a path where a folder is expected is a file: choose another path",
+        errno.EISDIR: "a path where a file is expected is a folder: choose another path",
+        errno.EEXIST: "a file is in the way: choose another path",
+    }
+    return fixes.get(exc.errno, "check the path and the disk, then run the same command again")
+
+
 def friendly_errors(command):
     """Turn our own errors into one clear message and exit status 2."""
 
@@ -29,6 +45,13 @@ def friendly_errors(command):
             return command(*args, **kwargs)
         except WeaksalError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # disk full, read-only folder, permissions: name the file
+            where = exc.filename or "a file"
+            err_console.print(
+                f"[bold red]error:[/] {where}: {exc.strerror or exc}. Fix: {_os_fix(exc)}",
+                highlight=False,
+            )
             raise typer.Exit(2) from None
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see main)
             err_console.print(
@@ -179,7 +202,7 @@ def refine(
     others = {f"map ({folder})": files_by_stem(folder) for folder in folders}
     pairs, unpaired = pair_by_stem(image_files, others, on_bad="skip")
     for item in unpaired:
-        err_console.print(f"[yellow]skipped[/] {item.path}: {item.reason}", highlight=False)
+        err_console.print(f"[red]skipped[/] {item.path}: {item.reason}", highlight=False)
     producer = {
         "command": "refine",
         "method": method,
@@ -198,7 +221,10 @@ def refine(
         )
         for stem, found in pairs
     ]
-    _report_batch(run_batch(refine_file, jobs, workers, _progress(method)), out)
+    report = run_batch(refine_file, jobs, workers, _progress(method))
+    _report_batch(report, out, f", {len(unpaired)} skipped" if unpaired else "")
+    if unpaired:  # an image without its map is work not done: say so in the exit status
+        raise typer.Exit(1)
 
 
 @data_app.command("info")
@@ -457,12 +483,14 @@ def promote(
         shown = ", ".join(report.missing_prior[:5])
         more = f" and {len(report.missing_prior) - 5} more" if len(report.missing_prior) > 5 else ""
         err_console.print(
-            f"[yellow]{len(report.missing_prior)} images have no prior map in {prior}[/]:"
+            f"[red]{len(report.missing_prior)} images have no prior map in {prior}[/]:"
             f" {shown}{more}",
             highlight=False,
         )
     rank, world = report.shard
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
+    if report.missing_prior:  # images left unpromoted: not a success
+        raise typer.Exit(1)
 
 
 @app.command("caption")
@@ -477,8 +505,17 @@ def caption(
     from weaksal.data.imageio import read_image
 
     captioner = Captioner(resolve_captioner(model), device)
+    failed = 0
     for path in images:
-        console.print(f"{path}: {captioner.captions([read_image(path)])[0]}", highlight=False)
+        try:
+            image = read_image(path)
+        except WeaksalError as exc:
+            err_console.print(f"[red]failed[/] {exc}", highlight=False)
+            failed += 1
+            continue
+        console.print(f"{path}: {captioner.captions([image])[0]}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 @export_app.command("onnx")

@@ -60,12 +60,19 @@ def onnx_spec(path: str | Path) -> dict:
     """The weaksal spec stored in an exported model's metadata."""
     import onnx
 
-    model = onnx.load(str(path), load_external_data=False)
+    from weaksal.errors import CheckpointError
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
+        raise CheckpointError(
+            path,
+            f"is not an ONNX file ({type(exc).__name__})",
+            "export it with `weaksal export onnx --model MODEL.safetensors --out model.onnx`",
+        ) from None
     for prop in model.metadata_props:
         if prop.key == "weaksal_spec":
             return json.loads(prop.value)
-    from weaksal.errors import CheckpointError
-
     raise CheckpointError(
         path,
         "is not an ONNX model exported by weaksal (no spec in its metadata)",

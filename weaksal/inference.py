@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from weaksal.data.datasets import resize_square
+from weaksal.errors import CheckpointError
 
 
 def to_batch(images: Sequence[np.ndarray], size: int) -> np.ndarray:
@@ -84,7 +85,14 @@ class OnnxRuntime:
             for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
             if p in ort.get_available_providers()
         ]
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own classes for a file it cannot use
+            raise CheckpointError(
+                path,
+                f"is not an ONNX model ONNX Runtime can run ({str(exc).splitlines()[0][:200]})",
+                "export it with `weaksal export onnx --model MODEL.safetensors --out model.onnx`",
+            ) from None
         self.input_name = self.session.get_inputs()[0].name
         self.path = Path(path)
 

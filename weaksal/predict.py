@@ -60,7 +60,8 @@ def open_runtime(
                 f"{model}: --runtime onnx needs an .onnx file. Fix: run "
                 f"`weaksal export onnx --model {model} --out model.onnx` first"
             )
-        return OnnxRuntime(model, threads), int(onnx_spec(model).get("input_size", 256))
+        size = int(onnx_spec(model).get("input_size", 256))
+        return OnnxRuntime(model, threads), size
     if runtime != "torch":
         raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
     from weaksal.models import load_model, makes_saliency_from_rgb

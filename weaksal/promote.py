@@ -22,6 +22,7 @@ from weaksal.data.datasets import resize_square
 from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import files_by_stem, index_images
 from weaksal.data.output_folder import prepare_output_folder
+from weaksal.data.pairs import check_map_shape
 from weaksal.errors import LayoutError, WeaksalError
 from weaksal.inference import maps_at_original_size, to_batch, weights_sha256
 
@@ -162,6 +163,7 @@ def promote_folder(
         for sample in chunk:
             try:
                 image, prior = read_image(sample.image), read_prediction(prior_files[sample.stem])
+                check_map_shape(prior_files[sample.stem], prior.shape, image.shape, "prior")
             except WeaksalError as exc:
                 report.failed.append((sample.image.name, str(exc)))
                 continue

@@ -81,3 +81,40 @@ def test_the_reference_config_refuses_an_unknown_mismatch_policy(tmp_path):
 
     with pytest.raises(ConfigError, match="on_mismatch"):
         resolve_config({"data": {"on_mismatch": "ignore"}}, {"data": SupervisedData})
+
+
+def test_refine_refuses_a_rotated_map_and_goes_on(tmp_path):
+    from typer.testing import CliRunner
+
+    from weaksal.cli import app
+
+    for i in range(2):
+        save_image(tmp_path / "images" / f"im{i}.png", random_rgb((24, 32), seed=i))
+    save_image(tmp_path / "maps" / "im0.png", disk_mask((32, 24)))  # rotated
+    save_image(tmp_path / "maps" / "im1.png", disk_mask((12, 16)))  # half size: a scaled copy
+    result = CliRunner().invoke(
+        app,
+        ["refine", "threshold", "--images", str(tmp_path / "images"), "--maps",
+         str(tmp_path / "maps"), "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "im0.png: map is 24x32 but its image is 32x24 (looks rotated" in " ".join(
+        result.output.split()
+    )
+    assert (tmp_path / "out" / "im1.png").is_file() and not (tmp_path / "out" / "im0.png").exists()
+
+
+def test_promote_refuses_a_prior_of_another_aspect_by_name(tmp_path):
+    from weaksal.promote import promote_folder
+
+    class Recorder:
+        def identity(self):
+            return {"promoter": "recorder"}
+
+        def maps(self, images, priors):
+            return [np.zeros(p.shape, np.float32) for p in priors]
+
+    save_image(tmp_path / "images" / "a.jpg", random_rgb((24, 32)))
+    save_image(tmp_path / "priors" / "a.png", disk_mask((24, 24)))
+    report = promote_folder(Recorder(), tmp_path / "images", tmp_path / "priors", tmp_path / "o")
+    assert report.failed and "prior is 24x24 but its image is 32x24" in report.failed[0][1]

@@ -144,7 +144,7 @@ def promote_setup(tmp_path):
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(
             images / f"{stem}.jpg"
         )
-    Image.fromarray(rng.integers(0, 256, (20, 25), dtype=np.uint8)).save(priors / "a.png")
+    Image.fromarray(rng.integers(0, 256, (25, 35), dtype=np.uint8)).save(priors / "a.png")
     sixteen = (rng.random((64, 64)) * 65535).astype(np.uint16)
     Image.fromarray(sixteen).save(priors / "b.png")  # 16-bit map
     Image.fromarray(rng.integers(0, 256, (90, 40), dtype=np.uint8)).save(priors / "c.jpg")
@@ -180,7 +180,7 @@ def test_promote_cli(promote_setup, tmp_path):
             "--prior", str(priors), "--out", str(tmp_path / "cli"), "--iters", "1",
         ],
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # an image left without a prior is not success
     assert "1 images have no prior map" in result.output and "3 written" in result.output
     bad = CliRunner().invoke(
         app, ["predict", "--model", str(model_file), "--images", str(images), "--out", "x"]

@@ -190,13 +190,37 @@ def _load_json(path: Path) -> dict:
     return data
 
 
+def _coco_records(
+    path: Path, data: object, key: str, required: dict[str, type | tuple[type, ...]]
+) -> list[dict]:
+    """``data[key]``, checked to be a list of objects with ``required`` fields of those types."""
+    fix = "use an unmodified COCO annotation file (each entry needs " + ", ".join(required) + ")"
+    if not isinstance(data, dict):
+        raise CorruptFileError(path, f"is a JSON {type(data).__name__}, not a COCO object", fix)
+    records = data.get(key)
+    if not isinstance(records, list):
+        got = "missing" if records is None else f"a {type(records).__name__}"
+        raise CorruptFileError(path, f"'{key}' is {got}, not a list", fix)
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise CorruptFileError(path, f"{key}[{index}] is not an object", fix)
+        for field, kind in required.items():
+            value = record.get(field)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                shown = "missing" if field not in record else repr(value)[:40]
+                raise CorruptFileError(path, f"{key}[{index}].{field} is {shown}", fix)
+    return records
+
+
 def read_coco_captions(path: str | Path) -> dict[str, tuple[str, ...]]:
     """``stem -> captions`` from a COCO ``captions_*.json``."""
     path = Path(path)
     data = _load_json(path)
-    stems = {image["id"]: _stem(image["file_name"]) for image in data["images"]}
+    images = _coco_records(path, data, "images", {"id": (int, str), "file_name": str})
+    annotations = _coco_records(path, data, "annotations", {"image_id": (int, str), "caption": str})
+    stems = {image["id"]: _stem(image["file_name"]) for image in images}
     captions: dict[str, list[str]] = {stem: [] for stem in stems.values()}
-    for annotation in data["annotations"]:
+    for annotation in annotations:
         if annotation["image_id"] not in stems:
             raise CorruptFileError(
                 path,
@@ -211,10 +235,19 @@ def read_coco_categories(path: str | Path) -> dict[str, tuple[str, ...]]:
     """``stem -> category names`` (sorted, unique) from a COCO ``instances_*.json``."""
     path = Path(path)
     data = _load_json(path)
-    names = {category["id"]: category["name"] for category in data.get("categories", [])}
-    stems = {image["id"]: _stem(image["file_name"]) for image in data["images"]}
+    images = _coco_records(path, data, "images", {"id": (int, str), "file_name": str})
+    annotations = _coco_records(
+        path, data, "annotations", {"image_id": (int, str), "category_id": (int, str)}
+    )
+    listed = (
+        _coco_records(path, data, "categories", {"id": (int, str), "name": str})
+        if "categories" in data
+        else []
+    )
+    names = {category["id"]: category["name"] for category in listed}
+    stems = {image["id"]: _stem(image["file_name"]) for image in images}
     categories: dict[str, set[str]] = {stem: set() for stem in stems.values()}
-    for annotation in data["annotations"]:
+    for annotation in annotations:
         if annotation["image_id"] not in stems or annotation["category_id"] not in names:
             raise CorruptFileError(
                 path,

@@ -75,6 +75,12 @@ def _open(path: str | Path) -> Image.Image:
         image = ImageOps.exif_transpose(image)
     except DecompressionBombError:
         raise
+    except PermissionError as exc:
+        raise CorruptFileError(
+            path,
+            "cannot be read (permission denied)",
+            "make it readable (chmod a+r) or run as its owner",
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise CorruptFileError(
             path,

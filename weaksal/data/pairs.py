@@ -132,3 +132,31 @@ def aligned_samples(
     bad = {m.path for m in mismatches}
     kept = [s for s in samples if not any(getattr(s, kind) in bad for kind in kinds)]
     return kept, mismatches
+
+
+#: a map may be smaller than its image (some detectors write low-resolution maps),
+#: but its shape must be the image's, up to this relative difference in aspect ratio
+ASPECT_TOLERANCE = 0.05
+
+
+def check_map_shape(
+    path: Path, shape: tuple[int, int], image_shape: tuple[int, int], kind: str = "map"
+) -> None:
+    """Refuse a map that cannot belong to its image: rotated, or of another aspect ratio.
+
+    Maps of the image's size or scaled copies of it (any detector's low-resolution
+    output) pass; they are resized to the image where used.
+    """
+    (height, width), (image_h, image_w) = shape[:2], image_shape[:2]
+    if (height, width) == (image_h, image_w):
+        return
+    aspect, image_aspect = width / height, image_w / image_h
+    if abs(aspect / image_aspect - 1.0) <= ASPECT_TOLERANCE:
+        return
+    rotated = " (looks rotated by 90 degrees)" if (height, width) == (image_w, image_h) else ""
+    raise SizeMismatchError(
+        path,
+        f"{kind} is {width}x{height} but its image is {image_w}x{image_h}{rotated}",
+        f"write each {kind} at its image's size (weaksal predict and classic do), or a scaled"
+        " copy of the same aspect ratio",
+    )

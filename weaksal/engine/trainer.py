@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from weaksal.data.atomic import write_text
 from weaksal.engine.batches import step_loader
 from weaksal.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from weaksal.engine.config import write_run_files
@@ -62,6 +63,8 @@ class Trainer:
             torch.use_deterministic_algorithms(True)
         self.fabric.seed_everything(self.seed, workers=True, verbose=False)
         self.is_writer = self.fabric.global_rank == 0
+        if resume:
+            self._use_the_run_thread_count()
         if self.is_writer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             write_run_files(self.run_dir, config, self.seed)
@@ -75,6 +78,24 @@ class Trainer:
         self._sums: dict[str, float] = {}
         self._count = 0
         self._restored = False
+
+    def _use_the_run_thread_count(self) -> None:
+        """A resumed CPU run computes with as many threads as the run it continues.
+
+        CPU kernels split their reductions by thread, so another thread count
+        gives other rounding (about 1e-8 a step, growing with training): the
+        resume would not be exact. The count is in ``run.json`` since the start.
+        """
+        try:
+            recorded = json.loads((self.run_dir / "run.json").read_text(encoding="utf-8"))
+            threads = int(recorded["torch_threads"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        if self.fabric.device.type == "cpu" and threads != torch.get_num_threads():
+            self.print(
+                f"using {threads} CPU threads as the run this resumes (not {torch.get_num_threads()})"
+            )
+            torch.set_num_threads(threads)
 
     # -- setup --------------------------------------------------------------
     @property
@@ -101,7 +122,30 @@ class Trainer:
             self.best = dict(state.get("best", {}))
             self.print(f"resumed from {checkpoint} at step {self.start_step}")
         self.step = self.start_step
+        if self.is_writer:
+            self._forget_metrics_after(self.start_step)
         return self.start_step
+
+    def _forget_metrics_after(self, step: int) -> None:
+        """Drop log lines of steps after ``step``: a resumed run logs them again.
+
+        A run killed after its last checkpoint had logged steps it will now
+        redo; without this, ``metrics.jsonl`` would hold those steps twice.
+        """
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut by the kill
+            if not isinstance(record, dict) or int(record.get("step", 0)) <= step:
+                kept.append(line)
+        if kept != lines:
+            write_text(path, "".join(f"{line}\n" for line in kept))
 
     def loader(
         self, dataset: Dataset, batch_size: int, steps: int, seed_offset: int = 0

@@ -172,6 +172,9 @@ def load_model(
     from safetensors import safe_open
     from safetensors.torch import load_file
 
+    from weaksal.devices import resolve_device
+
+    device = resolve_device(device)
     path = Path(path)
     spec = read_spec(path)
     with safe_open(str(path), framework="pt") as handle:

@@ -110,7 +110,10 @@ def refine_file(
     """One image's refinement from files to a PNG (a top-level function: worker processes import it)."""
     from weaksal.data.atomic import write_png
     from weaksal.data.imageio import read_image, read_prediction
+    from weaksal.data.pairs import check_map_shape
 
     image = read_image(image_path)
     maps = [read_prediction(path) for path in map_paths]
+    for path, found in zip(map_paths, maps, strict=True):
+        check_map_shape(path, found.shape, image.shape)  # rotated or another image's: wrong labels
     write_png(out_path, refine(name, image, maps, output, **options))

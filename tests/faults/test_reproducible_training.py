@@ -1,0 +1,87 @@
+"""Faults: the shipped precision (bf16 autocast + channels_last) trains reproducibly on CPU (issue 15, defect 5).
+
+What holds, and is tested here: on one machine with one torch build, two runs
+of one config give bitwise-identical weights, in 32-true and in bf16-mixed;
+a run killed and resumed ends bitwise-identical to an uninterrupted one, also
+when the resuming process would have used another thread count (the engine
+takes the count recorded in run.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.engine.tiny import make_dataset, write_config
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+BF16 = ("engine.precision=bf16-mixed", "engine.channels_last=true", "engine.workers=1")
+
+
+def _train(config: Path, out: Path, threads: str | None = None) -> subprocess.Popen:
+    env = dict(os.environ)
+    if threads:
+        env["OMP_NUM_THREADS"] = threads
+    command = [sys.executable, "-m", "weaksal", "train", "reference", "--config", str(config),
+               "--out", str(out), "--no-evaluate", *BF16]  # fmt: skip
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _finish(process: subprocess.Popen) -> str:
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, output[-3000:]
+    return output
+
+
+def _assert_same(a: Path, b: Path) -> None:
+    first, second = load_file(str(a / "final.safetensors")), load_file(str(b / "final.safetensors"))
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+
+
+@pytest.fixture(scope="module")
+def tiny_bf16(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bf16")
+    config = write_config(root / "tiny.yaml", make_dataset(root / "data", count=16), steps=8)
+    straight = root / "straight"
+    _finish(_train(config, straight, threads="2"))
+    return root, config, straight
+
+
+def test_two_bf16_runs_are_bitwise_identical(tiny_bf16):
+    root, config, straight = tiny_bf16
+    _finish(_train(config, root / "again", threads="2"))
+    _assert_same(straight, root / "again")
+
+
+def test_a_killed_bf16_run_resumes_exactly_with_the_recorded_thread_count(tiny_bf16):
+    root, config, straight = tiny_bf16
+    run = root / "killed"
+    process = _train(config, run, threads="2")
+    latest = run / "checkpoints" / "latest"
+    deadline = time.time() + 300
+    while not (latest.exists() and latest.read_text().strip() == "step-00000004"):
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        assert time.time() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (run / "final.safetensors").exists()
+    output = _finish(_train(config, run, threads="1"))  # another thread count is overruled
+    assert "using 2 CPU threads as the run this resumes" in output
+    _assert_same(straight, run)
+    record = json.loads((run / "run.json").read_text())
+    assert record["torch_threads"] == 2 and record["resumes"][0]["torch_threads"] == 2
