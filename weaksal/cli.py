@@ -243,6 +243,27 @@ def data_info() -> None:
     )
 
 
+@data_app.command("make-seg")
+@friendly_errors
+def data_make_seg(
+    source: Path = typer.Argument(
+        ..., help="Tagged saliency dataset (tags.csv + split.csv), e.g. DUTS-TR-50."
+    ),
+    out: Path = typer.Option(..., help="Where to write the VOC-layout segmentation benchmark."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Semantic labels = the image's tag class on its saliency mask; VOC layout (resumable)."""
+    from weaksal.data.make_seg import make_segmentation_dataset
+
+    summary = make_segmentation_dataset(source, out, workers, _progress("make-seg"))
+    lists = ", ".join(f"{name} {count}" for name, count in summary["lists"].items())
+    console.print(
+        f"{summary['images']} label maps ({summary['label_maps_written']} written now),"
+        f" {summary['classes']} labels; lists: {lists}; in {out}",
+        highlight=False,
+    )
+
+
 @data_app.command("check")
 @friendly_errors
 def data_check(
@@ -321,6 +342,14 @@ def evaluate(
         SaliencyEvaluator(maxf=maxf, thresholds=thresholds)  # validate the convention early
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    from weaksal.data.layouts import unused_entries
+
+    for _, folder in methods:
+        if Path(folder).is_dir():
+            for entry in unused_entries(Path(folder)):
+                err_console.print(
+                    f"[yellow]not used[/] {entry.path}: {entry.reason}", highlight=False
+                )
     runs = []
     for dataset in [Path(d) for d in gt.split(",") if d.strip()]:
         for name, folder in methods:

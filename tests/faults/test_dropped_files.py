@@ -60,3 +60,14 @@ def test_classic_names_the_entries_it_will_not_read(tmp_path):
     assert result.exit_code == 0 and "1 written" in result.output
     assert "anim.gif" in result.output and "dangling.jpg" in result.output
     assert [s.stem for s in index_images(root / "images")] == ["a"]
+
+
+def test_eval_names_prediction_files_it_cannot_read(tmp_path):
+    root = make_pairs(tmp_path / "gt", "images", "masks", ["a"])
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    Image.fromarray(np.zeros((24, 32), np.uint8)).save(pred / "a.png")
+    Image.fromarray(np.zeros((24, 32), np.uint8)).save(pred / "b.gif")
+    result = runner.invoke(app, ["eval", "--pred", str(pred), "--gt", str(root)])
+    assert result.exit_code == 0, result.output
+    assert f"not used {pred / 'b.gif'}" in " ".join(result.output.split())

@@ -77,8 +77,16 @@ def test_a_killed_bf16_run_resumes_exactly_with_the_recorded_thread_count(tiny_b
         assert process.poll() is None, process.communicate()[0][-3000:]
         assert time.time() < deadline
         time.sleep(0.02)
+    from tests.faults.test_signals import _alive, _children
+
+    loader_workers = _children(process.pid)  # engine.workers=1: the data-loading process
+    assert loader_workers
     process.send_signal(signal.SIGKILL)
     process.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(_alive(pid) for pid in loader_workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in loader_workers)  # died with their parent
     assert not (run / "final.safetensors").exists()
     output = _finish(_train(config, run, threads="1"))  # another thread count is overruled
     assert "using 2 CPU threads as the run this resumes" in output

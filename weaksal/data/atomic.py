@@ -113,3 +113,20 @@ def write_png(path: str | Path, array: np.ndarray) -> None:
         raise TypeError(f"write_png expects uint8, got {array.dtype} for {path}")
     with atomic_path(path) as tmp:
         Image.fromarray(array).save(tmp, format="PNG")
+
+
+def write_palette_png(path: str | Path, labels: np.ndarray, palette: np.ndarray) -> None:
+    """Write class indices ``uint8 (H, W)`` as a palette PNG (VOC's format), atomically.
+
+    Viewers show the colours of ``palette`` (``(256, 3) uint8``); readers of
+    label maps get the indices back.
+    """
+    labels = np.asarray(labels)
+    if labels.dtype != np.uint8 or labels.ndim != 2:
+        raise TypeError(
+            f"write_palette_png expects uint8 (H, W), got {labels.dtype} {labels.shape}"
+        )
+    image = Image.fromarray(labels, mode="P")
+    image.putpalette(np.asarray(palette, np.uint8).reshape(-1).tolist())
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")

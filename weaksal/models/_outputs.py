@@ -41,6 +41,7 @@ class Outputs:
     segmentation: torch.Tensor | None = None  # (N, C + 1, H, W), background first
     depth: torch.Tensor | None = None  # (N, 1, H, W)
     words: torch.Tensor | None = None  # (N, T, V) caption word logits
+    coarse_classes: torch.Tensor | None = None  # (N, C) class scores of the deepest level (SSNet)
 
     def produced(self) -> tuple[str, ...]:
         return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
