@@ -219,10 +219,10 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
 def test_shipped_lps_model_promotes_mr_maps_on_ecssd(real_data):
     """On 10 ECSSD images the shipped promoter lowers MR's mean absolute error by 30%."""
     from weaksal.classic import get_detector
-    from weaksal.promote import Promoter
+    from weaksal.promote import open_promoter
 
     root = real_data / "ECSSD"
-    promoter = Promoter.from_file("lps", iterations=3)
+    promoter = open_promoter("lps", iterations=3)
     mr = get_detector("mr")
     before, after = [], []
     for sample in list(index_saliency(root))[:10]:

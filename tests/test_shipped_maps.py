@@ -19,7 +19,7 @@ from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_saliency
 from weaksal.inference import predict_images
 from weaksal.predict import open_runtime
-from weaksal.promote import Promoter
+from weaksal.promote import open_promoter
 
 REFERENCE = Path(__file__).parent / "fixtures" / "shipped_maps"
 pytestmark = pytest.mark.data
@@ -59,7 +59,7 @@ def test_shipped_saliency_models_write_the_same_maps(ecssd_images, name):
 
 
 def test_shipped_promoter_writes_the_same_maps(ecssd_images):
-    promoter = Promoter.from_file("lps", iterations=3)
+    promoter = open_promoter("lps", iterations=3)
     worst = 0
     for stem, image in ecssd_images.items():
         promoted = promoter.maps([image], [reference("mr", stem).astype(np.uint8)])[0]

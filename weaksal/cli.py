@@ -496,11 +496,11 @@ def promote(
     ),
 ) -> None:
     """Promote any detector's maps with LPS; resumable; shards itself across torchrun processes."""
-    from weaksal.promote import Promoter, promote_folder
+    from weaksal.promote import open_promoter, promote_folder
 
     _report_unused(images)
 
-    promoter = Promoter.from_file(
+    promoter = open_promoter(
         model, iterations=iters, regions=regions, threshold=threshold, device=device, bf16=bf16
     )
     if regions not in ("soft", "binary"):

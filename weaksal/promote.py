@@ -10,21 +10,19 @@ and reports images without a prior, or unreadable, by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from weaksal.data.atomic import write_png
-from weaksal.data.datasets import resize_square
 from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import files_by_stem, index_images
 from weaksal.data.output_folder import prepare_output_folder
 from weaksal.data.pairs import check_map_shape
 from weaksal.errors import LayoutError, WeaksalError
-from weaksal.inference import maps_at_original_size, to_batch, weights_sha256
+from weaksal.inference import Promoter
 
 
 @dataclass
@@ -36,84 +34,11 @@ class PromoteReport:
     shard: tuple[int, int] = (0, 1)
 
 
-class Promoter:
-    """An LPS model ready to promote: device, optional bf16 autocast, the test-time settings."""
+def open_promoter(model: str | Path, **settings) -> Promoter:
+    """A :class:`~weaksal.inference.Promoter` for a shipped model's name or an LPS model file."""
+    from weaksal.pretrained import resolve_model
 
-    def __init__(
-        self,
-        model: torch.nn.Module,
-        size: int,
-        iterations: int = 3,
-        regions: str = "soft",
-        threshold: float = 0.5,
-        device: str | torch.device = "cpu",
-        bf16: bool = False,
-    ) -> None:
-        if iterations < 1:
-            raise ValueError(f"iterations must be at least 1, got {iterations}")
-        if regions not in ("soft", "binary"):
-            raise ValueError(f"regions must be 'soft' or 'binary', not {regions!r}")
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
-        self.size = size
-        self.iterations = iterations
-        self.regions = regions
-        self.threshold = threshold
-        self.bf16 = bf16
-
-    def identity(self) -> dict:
-        """What makes the promoted maps: weights, input size and test-time settings."""
-        return {
-            "weights_sha256": weights_sha256(self.model),
-            "input_size": self.size,
-            "iterations": self.iterations,
-            "regions": self.regions,
-            "threshold": self.threshold if self.regions == "binary" else None,
-            "bf16": self.bf16,
-        }
-
-    @classmethod
-    def from_file(cls, model: str | Path, **settings) -> Promoter:
-        from weaksal.models import load_model
-        from weaksal.pretrained import resolve_model
-
-        network, spec = load_model(
-            resolve_model(model, role="promote"), settings.get("device", "cpu")
-        )
-        if spec["task"] != "promote":
-            raise WeaksalError(
-                f"{model}: a {spec['task']} model, not a promoter (LPS). Fix: pass an LPS model "
-                "(`weaksal train lps`), or use `weaksal predict` for this one"
-            )
-        return cls(network, int(spec["input_size"]), **settings)
-
-    def maps(
-        self,
-        images: Sequence[np.ndarray],
-        priors: Sequence[np.ndarray],
-        history: list[list[np.ndarray]] | None = None,
-    ) -> list[np.ndarray]:
-        """Promoted maps in [0, 1] at each image's size; priors are ``uint8`` grey of any size.
-
-        ``history``, when given, receives for each ``t = 0..T`` the list of
-        maps ``Y(t)`` (``Y(0)`` is the prior as the network sees it).
-        """
-        rgb = torch.from_numpy(to_batch(images, self.size)).to(self.device)
-        prior = np.stack([resize_square(p, self.size) for p in priors]).astype(np.float32) / 255.0
-        prior_t = torch.from_numpy(prior[:, None]).to(self.device)
-        steps: list[torch.Tensor] | None = [] if history is not None else None
-        autocast = torch.autocast(self.device.type, torch.bfloat16, enabled=self.bf16)
-        with torch.inference_mode(), autocast:
-            result = self.model.promote(
-                rgb, prior_t, self.iterations, self.regions, self.threshold, steps
-            )
-        shapes = [image.shape[:2] for image in images]
-        if history is not None:
-            for step in steps:
-                history.append(maps_at_original_size(step[:, 0].float().cpu().numpy(), shapes))
-        return maps_at_original_size(result[:, 0].float().cpu().numpy(), shapes)
+    return Promoter.from_file(resolve_model(model, role="promote"), **settings)
 
 
 def promote_folder(

@@ -39,6 +39,10 @@ def test_labels_are_the_tag_class_on_the_mask_in_voc_layout(tmp_path):
     assert set(np.unique(labels[mask])) == {1} and set(np.unique(labels[~mask])) == {0}
     assert Image.open(out / "SegmentationClass" / "im0.png").mode == "P"
     assert read_label_map(out / "SegmentationClass" / "im0.png").max() == 2  # zebra
+    from weaksal.data.discover import open_dataset
+
+    tagged = open_dataset(out, split="train_classification")
+    assert [(s.stem, s.tags) for s in tagged][:2] == [("im2", ("zebra",)), ("im3", ("apple",))]
     val = index_voc(out, "val")
     assert val.stems() == ["im6", "im7"]
     halves = {

@@ -11,6 +11,7 @@ The result is written in VOC layout, so the VOC loader and ``weaksal eval
     OUT/SegmentationClass/<stem>.png       palette PNGs of class indices
     OUT/ImageSets/Segmentation/*.txt       train, train_saliency, train_classification, val
     OUT/classes.txt                        index and name of every label (0: background)
+    OUT/tags.csv                           each image's class: the classification half's only label
     OUT/made_by.json                       source, rule and counts
 
 SSNet learns from two disjoint sets: images with saliency masks (no class)
@@ -115,6 +116,12 @@ def make_segmentation_dataset(
         write_text(
             out / "ImageSets" / "Segmentation" / f"{name}.txt", "".join(f"{s}\n" for s in stems)
         )
+    # the image-level labels travel as tags, so the classification half never reads a label map
+    write_text(
+        out / "tags.csv",
+        "image,tag\n"
+        + "".join(f"{s.stem},{s.tags[0]}\n" for s in sorted(samples, key=lambda s: s.stem)),
+    )
     write_text(
         out / "classes.txt",
         "0 background\n" + "".join(f"{i} {name}\n" for name, i in class_index.items()),

@@ -38,6 +38,7 @@ from weaksal.engine.schema import (
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
+from weaksal.inference import Promoter
 from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     flip_generator,
@@ -50,7 +51,6 @@ from weaksal.methods.common import (
 )
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import save_model
-from weaksal.promote import Promoter
 
 
 # -- config -------------------------------------------------------------------
