@@ -11,6 +11,7 @@ from PIL import Image
 
 import weaksal.pretrained as pretrained
 from weaksal.data import index_saliency, read_image, read_mask
+from weaksal.digest import file_sha256
 from weaksal.errors import WeaksalError
 from weaksal.inference import TorchRuntime, predict_images
 from weaksal.models import create_model, load_model, save_model
@@ -116,7 +117,7 @@ def test_shipped_manifests_match_their_files():
     for name in pretrained.shipped_names():
         for file, entry in pretrained.read_manifest(name)["files"].items():
             path = pretrained.pretrained_dir(name) / file
-            assert pretrained._sha256(path) == entry["sha256"], (name, file)
+            assert file_sha256(path) == entry["sha256"], (name, file)
             assert load_model(path)[1]["task"] == entry["task"]
     assert pretrained.resolve_model("lps", role="promote").name == "model.safetensors"
 

@@ -97,7 +97,7 @@ class OnnxRuntime:
         self.path = Path(path)
 
     def identity(self) -> dict[str, str]:
-        from weaksal.data.output_folder import file_sha256
+        from weaksal.digest import file_sha256
 
         return {"runtime": "onnx", "model_sha256": file_sha256(self.path)}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,38 +13,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.engine.tiny import finish as _finish
 from tests.engine.tiny import make_dataset, write_config
+from tests.engine.tiny import train_process as _train
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _train(
-    config: Path, out: Path, *overrides: str, launcher: tuple[str, ...] = ()
-) -> subprocess.Popen:
-    command = [*launcher] or [sys.executable]
-    command += [
-        "-m",
-        "weaksal",
-        "train",
-        "reference",
-        "--config",
-        str(config),
-        "--out",
-        str(out),
-        "--no-evaluate",
-        *overrides,
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-
-
-def _finish(process: subprocess.Popen) -> str:
-    output, _ = process.communicate(timeout=300)
-    assert process.returncode == 0, output[-3000:]
-    return output
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:

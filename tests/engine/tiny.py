@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +79,30 @@ def write_config(path: Path, data_root: Path, **train) -> Path:
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def train_process(
+    config: Path,
+    out: Path,
+    *overrides: str,
+    threads: str = "1",
+    launcher: tuple[str, ...] = (),
+) -> subprocess.Popen:
+    """``weaksal train reference`` on a tiny config in its own process (to kill, or to launch DDP)."""
+    command = [*launcher] or [sys.executable]
+    command += ["-m", "weaksal", "train", "reference", "--config", str(config),
+                "--out", str(out), "--no-evaluate", *overrides]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": threads}
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> str:
+    """Wait for a training process; its output, after checking it succeeded."""
+    output, _ = process.communicate(timeout=timeout)
+    assert process.returncode == 0, output[-3000:]
+    return output

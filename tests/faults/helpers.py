@@ -34,3 +34,17 @@ def photos(folder: Path, count: int = 3, suffix: str = ".png") -> Path:
             folder / f"im{i}{suffix}"
         )
     return folder
+
+
+class RecordingPromoter:
+    """Stands in for an LPS promoter: keeps the priors it is given, promotes to all-zero maps."""
+
+    def __init__(self) -> None:
+        self.priors: list[np.ndarray] = []
+
+    def identity(self) -> dict:
+        return {"promoter": "recording"}
+
+    def maps(self, images, priors) -> list[np.ndarray]:
+        self.priors.extend(priors)
+        return [np.zeros(p.shape, np.float32) for p in priors]

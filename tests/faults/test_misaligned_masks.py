@@ -105,16 +105,12 @@ def test_refine_refuses_a_rotated_map_and_goes_on(tmp_path):
 
 
 def test_promote_refuses_a_prior_of_another_aspect_by_name(tmp_path):
+    from tests.faults.helpers import RecordingPromoter
     from weaksal.promote import promote_folder
-
-    class Recorder:
-        def identity(self):
-            return {"promoter": "recorder"}
-
-        def maps(self, images, priors):
-            return [np.zeros(p.shape, np.float32) for p in priors]
 
     save_image(tmp_path / "images" / "a.jpg", random_rgb((24, 32)))
     save_image(tmp_path / "priors" / "a.png", disk_mask((24, 24)))
-    report = promote_folder(Recorder(), tmp_path / "images", tmp_path / "priors", tmp_path / "o")
+    report = promote_folder(
+        RecordingPromoter(), tmp_path / "images", tmp_path / "priors", tmp_path / "o"
+    )
     assert report.failed and "prior is 24x24 but its image is 32x24" in report.failed[0][1]

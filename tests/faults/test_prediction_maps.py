@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import disk_mask, random_rgb, save_image
+from tests.faults.helpers import RecordingPromoter
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.metrics.runner import evaluate_saliency
 
@@ -73,19 +74,8 @@ def test_ground_truth_keeps_the_zero_one_rule(tmp_path):
 def test_promote_reads_a_faint_prior_as_faint(tmp_path):
     from weaksal.promote import promote_folder
 
-    class Recorder:
-        def __init__(self):
-            self.priors = []
-
-        def identity(self):
-            return {"promoter": "recorder"}
-
-        def maps(self, images, priors):
-            self.priors.extend(priors)
-            return [np.zeros(p.shape, np.float32) for p in priors]
-
     save_image(tmp_path / "images" / "a.jpg", random_rgb())
     save_image(tmp_path / "priors" / "a.png", np.ones((24, 32), np.uint8))
-    recorder = Recorder()
+    recorder = RecordingPromoter()
     promote_folder(recorder, tmp_path / "images", tmp_path / "priors", tmp_path / "out")
     assert recorder.priors[0].max() == 1

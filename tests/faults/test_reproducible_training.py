@@ -10,10 +10,8 @@ takes the count recorded in run.json).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,28 +19,18 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.engine.tiny import make_dataset, write_config
+from tests.engine.tiny import finish, make_dataset, train_process, write_config
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 BF16 = ("engine.precision=bf16-mixed", "engine.channels_last=true", "engine.workers=1")
 
 
-def _train(config: Path, out: Path, threads: str | None = None) -> subprocess.Popen:
-    env = dict(os.environ)
-    if threads:
-        env["OMP_NUM_THREADS"] = threads
-    command = [sys.executable, "-m", "weaksal", "train", "reference", "--config", str(config),
-               "--out", str(out), "--no-evaluate", *BF16]  # fmt: skip
-    return subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+def _train(config: Path, out: Path, threads: str) -> subprocess.Popen:
+    return train_process(config, out, *BF16, threads=threads)
 
 
 def _finish(process: subprocess.Popen) -> str:
-    output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output[-3000:]
-    return output
+    return finish(process, timeout=600)
 
 
 def _assert_same(a: Path, b: Path) -> None:

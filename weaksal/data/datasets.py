@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from weaksal.data.imageio import binarize, read_image, read_mask
 from weaksal.data.layouts import Sample
-from weaksal.data.pairs import aligned_samples
+from weaksal.data.pairs import aligned_samples, size_problem
 from weaksal.errors import SizeMismatchError, UnpairedFileError
 
 
@@ -91,8 +91,7 @@ class SaliencyDataset(Dataset):
             if mask.shape != image.shape[:2]:  # the file changed after the check
                 raise SizeMismatchError(
                     sample.mask,
-                    f"mask is {mask.shape[1]}x{mask.shape[0]} but its image is"
-                    f" {image.shape[1]}x{image.shape[0]}",
+                    size_problem("mask", mask.shape, image.shape),
                     "fix or remove the file (`weaksal data check` lists every such pair)",
                 )
             mask = binarize(mask).astype(np.uint8) * 255

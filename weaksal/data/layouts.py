@@ -9,6 +9,8 @@ listed in :attr:`DatasetIndex.skipped`.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,15 +138,11 @@ def unused_entries(folder: Path) -> list[SkippedFile]:
         reason = None
         if path.is_symlink() and not path.exists():
             try:
-                path.resolve(strict=True)
-                reason = "a symbolic link whose target is missing"
-            except RuntimeError:
-                reason = "a symbolic link loop"
+                os.stat(path)  # follows the link: ELOOP for a loop, ENOENT for a missing target
             except OSError as exc:
+                loop = exc.errno == errno.ELOOP
                 reason = (
-                    "a symbolic link loop"
-                    if "loop" in str(exc).lower() or getattr(exc, "errno", None) == 40
-                    else "a symbolic link whose target is missing"
+                    "a symbolic link loop" if loop else "a symbolic link whose target is missing"
                 )
         elif path.is_dir():
             reason = "a sub-folder (files are read from this folder only)"

@@ -29,14 +29,6 @@ def producer_hash(producer: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(producer, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def prepare_output_folder(
     out: str | Path,
     producer: Mapping[str, Any],

@@ -34,6 +34,16 @@ class Mismatch:
     problem: str
 
 
+def size_problem(
+    kind: str, shape: tuple[int, int], image_shape: tuple[int, int], image_name: str = ""
+) -> str:
+    """``"mask is WxH but its image [NAME ]is WxH[ (looks rotated by 90 degrees)]"``: one wording."""
+    (height, width), (image_h, image_w) = tuple(shape[:2]), tuple(image_shape[:2])
+    rotated = " (looks rotated by 90 degrees)" if (height, width) == (image_w, image_h) else ""
+    named = f"{image_name} " if image_name else ""
+    return f"{kind} is {width}x{height} but its image {named}is {image_w}x{image_h}{rotated}"
+
+
 def _key(path: Path) -> str:
     stat = path.stat()
     return f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
@@ -83,22 +93,12 @@ def find_mismatches(
     sizes = _sizes(paths, workers)
     found = []
     for sample in samples:
-        height, width = sizes[sample.image]
         for kind in kinds:
             other = getattr(sample, kind)
-            if other is None or sizes[other] == (height, width):
+            if other is None or sizes[other] == sizes[sample.image]:
                 continue
-            other_h, other_w = sizes[other]
-            rotated = (
-                " (looks rotated by 90 degrees)" if (other_h, other_w) == (width, height) else ""
-            )
-            found.append(
-                Mismatch(
-                    other,
-                    f"{kind} is {other_w}x{other_h} but its image {sample.image.name} is"
-                    f" {width}x{height}{rotated}",
-                )
-            )
+            problem = size_problem(kind, sizes[other], sizes[sample.image], sample.image.name)
+            found.append(Mismatch(other, problem))
     return found
 
 
@@ -153,10 +153,9 @@ def check_map_shape(
     aspect, image_aspect = width / height, image_w / image_h
     if abs(aspect / image_aspect - 1.0) <= ASPECT_TOLERANCE:
         return
-    rotated = " (looks rotated by 90 degrees)" if (height, width) == (image_w, image_h) else ""
     raise SizeMismatchError(
         path,
-        f"{kind} is {width}x{height} but its image is {image_w}x{image_h}{rotated}",
+        size_problem(kind, shape, image_shape),
         f"write each {kind} at its image's size (weaksal predict and classic do), or a scaled"
         " copy of the same aspect ratio",
     )

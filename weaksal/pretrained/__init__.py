@@ -13,7 +13,6 @@ with a manifest is a shipped model, so adding one needs no list to edit.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from weaksal.digest import file_sha256
 from weaksal.errors import WeaksalError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -93,14 +93,6 @@ def model_card(name: str) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_manifest(
     folder: Path, name: str, method: str, description: str, sources: dict[str, tuple[str, str]]
 ) -> None:
@@ -118,7 +110,7 @@ def write_manifest(
             "architecture": spec["architecture"],
             "decoder": spec["decoder"] if "decoder" in spec else "paper",
             "source": source,
-            "sha256": _sha256(folder / file),
+            "sha256": file_sha256(folder / file),
         }
     write_json(
         folder / MANIFEST,
