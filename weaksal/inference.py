@@ -2,7 +2,8 @@
 
 Both runtimes see the same input: each image resized to the model's square
 input with :func:`~weaksal.data.datasets.resize_square`, RGB in [0, 1]; the
-sigmoid of the logits is resized back to the image's own size (bilinear).
+sigmoid of the logits is resized back to the image's own size (bilinear). Segmentation
+networks also give class-index maps (:func:`segment_images`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from weaksal.data.datasets import resize_square
 from weaksal.errors import CheckpointError, WeaksalError
@@ -113,6 +115,29 @@ def predict_images(runtime, images: Sequence[np.ndarray], size: int) -> list[np.
     """Saliency maps in [0, 1] (float32, each at its image's size) for a list of RGB images."""
     probabilities = sigmoid(runtime.logits(to_batch(images, size)))[:, 0]
     return maps_at_original_size(probabilities, [image.shape[:2] for image in images])
+
+
+@torch.inference_mode()
+def segment_images(
+    model: torch.nn.Module,
+    images: Sequence[np.ndarray],
+    size: int,
+    device: str | torch.device = "cpu",
+) -> list[np.ndarray]:
+    """Class-index maps ``uint8 (H, W)`` of a segmentation network, each at its image's size.
+
+    The logits are up-sampled bilinearly to the image before the argmax, so
+    boundaries are placed at full resolution.
+    """
+    x = torch.from_numpy(to_batch(images, size)).to(device)
+    logits = model(x).segmentation.float()
+    maps = []
+    for one, image in zip(logits, images, strict=True):
+        full = F.interpolate(one[None], size=image.shape[:2], mode="bilinear", align_corners=False)[
+            0
+        ]
+        maps.append(full.argmax(dim=0).to(torch.uint8).cpu().numpy())
+    return maps
 
 
 class Promoter:

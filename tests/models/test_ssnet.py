@@ -26,12 +26,13 @@ def _spec(architecture, decoder="paper", size=64):
     "architecture, decoder",
     [("ssnet1", "paper"), ("ssnet2", "paper"), ("ssnet1", "fpn"), ("ssnet2", "unet")],
 )
-def test_outputs_at_the_input_size(architecture, decoder):
+def test_saliency_at_the_input_size_segmentation_at_the_layouts_resolution(architecture, decoder):
     torch.manual_seed(0)
     model = create_model(_spec(architecture, decoder), pretrained="none").eval()
     with torch.no_grad():
         out = model(torch.rand(2, 3, 64, 64))
-    assert out.segmentation.shape == (2, 4, 64, 64)
+    side = 64 if decoder == "paper" else 16  # the decoders' stride 4
+    assert out.segmentation.shape == (2, 4, side, side)
     assert out.saliency.shape == (2, 1, 64, 64)
     assert out.classes.shape == (2, 3)
     assert (out.coarse_classes is not None) == (architecture == "ssnet1" and decoder == "paper")

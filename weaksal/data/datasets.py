@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from weaksal.data.imageio import binarize, read_image, read_mask
 from weaksal.data.layouts import Sample
 from weaksal.data.pairs import aligned_samples, size_problem
+from weaksal.data.voc import read_label_map
 from weaksal.errors import SizeMismatchError, UnpairedFileError
 
 
@@ -97,3 +98,44 @@ class SaliencyDataset(Dataset):
             mask = binarize(mask).astype(np.uint8) * 255
             item["mask"] = torch.from_numpy(resize_square(mask, self.size))[None]
         return item
+
+
+class LabelMapDataset(Dataset):
+    """``{"image", "labels": uint8 (S,S) class indices, "tags", "index"}`` for segmentation training.
+
+    Label maps (ground truth or pseudo-labels, 255 = ignore) are resized with
+    nearest neighbours, never blended; ``tags`` is the multi-hot vector of
+    each sample's ``tags`` over ``classes`` (the foreground names, without
+    the background).
+    """
+
+    def __init__(self, samples: Sequence[Sample], classes: Sequence[str], size: int = 256) -> None:
+        self.samples = list(samples)
+        self.size = size
+        missing = [s.image for s in self.samples if s.mask is None]
+        if missing:
+            raise UnpairedFileError(
+                missing[0],
+                f"has no label map ({len(missing)} images lack one)",
+                "pair every image with a label map of the same stem",
+            )
+        position = {name: i for i, name in enumerate(classes)}
+        self.targets = torch.zeros(len(self.samples), len(classes))
+        for row, sample in enumerate(self.samples):
+            for tag in sample.tags:
+                if tag in position:
+                    self.targets[row, position[tag]] = 1.0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
+        sample = self.samples[index]
+        labels = read_label_map(sample.mask)
+        labels = cv2.resize(labels, (self.size, self.size), interpolation=cv2.INTER_NEAREST)
+        return {
+            "image": image_tensor(read_image(sample.image), self.size),
+            "labels": torch.from_numpy(np.ascontiguousarray(labels)),
+            "tags": self.targets[index],
+            "index": index,
+        }

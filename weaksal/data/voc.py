@@ -132,3 +132,49 @@ def index_voc(root: str | Path, split: str | None = None) -> DatasetIndex:
             )
     samples = [Sample(i, images[i], mask=labels[i]) for i in ids]
     return DatasetIndex(root, "voc", samples, image_dir=image_dir, mask_dir=label_dir)
+
+
+def voc_class_names(root: str | Path) -> list[str]:
+    """The label names of a VOC-layout tree, index 0 the background.
+
+    ``classes.txt`` (``index name`` lines, as ``weaksal data make-seg``
+    writes) when the tree has one, else the 21 PASCAL VOC names.
+    """
+    listing = Path(root) / "classes.txt"
+    if not listing.is_file():
+        return list(VOC_CLASSES)
+    names: dict[int, str] = {}
+    for number, line in enumerate(listing.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        index, _, name = line.strip().partition(" ")
+        if not index.isdigit() or not name.strip():
+            raise CorruptFileError(listing, f"line {number} is not 'index name'", "fix the line")
+        names[int(index)] = name.strip()
+    if sorted(names) != list(range(len(names))) or len(names) < 2:
+        raise CorruptFileError(
+            listing, "indices are not 0..C without gaps", "number the labels 0, 1, 2, ..."
+        )
+    return [names[i] for i in range(len(names))]
+
+
+def with_image_labels(samples: list[Sample], names: list[str]) -> list[Sample]:
+    """Samples whose ``tags`` are their image-level class names.
+
+    Tags already attached (a ``tags.csv``, as ``make-seg`` writes) are kept,
+    so that the classification half of a derived benchmark never reads a
+    label map. Without them the labels are the classes present in each label
+    map, which is how the VOC convention (and SSNet's code) defines them.
+    """
+    import dataclasses
+
+    known = set(names[1:])
+    labelled = []
+    for sample in samples:
+        tags = tuple(t for t in sample.tags if t in known)
+        if not tags:
+            present = np.unique(read_label_map(sample.mask))
+            present = present[(present > 0) & (present < len(names))]
+            tags = tuple(names[int(i)] for i in present)
+        labelled.append(dataclasses.replace(sample, tags=tags))
+    return labelled

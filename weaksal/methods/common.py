@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image, read_mask
@@ -49,6 +50,70 @@ def random_hflip(
     return out
 
 
+def random_affine(
+    images: torch.Tensor,
+    masks: Sequence[torch.Tensor],
+    labels: Sequence[torch.Tensor],
+    generator: torch.Generator,
+    rotate: float,
+    crop: float,
+    flip: bool,
+    rank: int = 0,
+    world_size: int = 1,
+) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    """SSNet's augmentation on a whole batch: rotate by up to +-``rotate`` degrees, crop a
+    ``crop`` x ``crop`` window at a random place, flip left-right, back at the batch's size.
+
+    One affine sampling grid per sample: images and soft ``masks`` are
+    sampled bilinearly, class-index ``labels`` by nearest neighbour with the
+    pixels that fall outside the image set to 255 (ignored). The draws are
+    made for the global batch and this rank takes its share, as
+    :func:`random_hflip`.
+    """
+    import math
+
+    local = images.shape[0]
+    total = local * world_size
+    angle = (torch.rand(total, generator=generator) * 2 - 1) * math.radians(rotate)
+    shift = (torch.rand(total, 2, generator=generator) * 2 - 1) * (1 - crop)
+    mirror = torch.where(
+        torch.rand(total, generator=generator) < 0.5
+        if flip
+        else torch.zeros(total, dtype=torch.bool),
+        -1.0,
+        1.0,
+    )
+    angle, shift, mirror = (
+        angle[rank::world_size],
+        shift[rank::world_size],
+        mirror[rank::world_size],
+    )
+    cos, sin = torch.cos(angle) * crop, torch.sin(angle) * crop
+    theta = torch.stack(
+        [
+            torch.stack([cos * mirror, -sin, shift[:, 0]], dim=1),
+            torch.stack([sin * mirror, cos, shift[:, 1]], dim=1),
+        ],
+        dim=1,
+    ).to(images.device)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+
+    def sample(x: torch.Tensor, mode: str) -> torch.Tensor:
+        return F.grid_sample(
+            x.float(), grid.to(x.device), mode=mode, padding_mode="zeros", align_corners=False
+        )
+
+    out_images = sample(images, "bilinear").to(images.dtype)
+    if images.is_contiguous(memory_format=torch.channels_last):
+        out_images = out_images.contiguous(memory_format=torch.channels_last)
+    out_masks = [sample(m, "bilinear").to(m.dtype) for m in masks]
+    out_labels = []
+    for label in labels:  # shift by one so that 0 marks "outside the image"
+        moved = sample(label[:, None].float() + 1, "nearest")[:, 0].long() - 1
+        out_labels.append(torch.where(moved < 0, 255, moved).to(label.dtype))
+    return out_images, out_masks, out_labels
+
+
 def network_spec(
     model: Mapping[str, Any], architecture: str, method: str, **family: Any
 ) -> dict[str, Any]:
@@ -70,7 +135,8 @@ def network_spec(
 
 
 def build_optimizer(model: torch.nn.Module, settings: dict[str, Any]) -> torch.optim.Optimizer:
-    """Adam; layers outside ``model.encoder`` (new, randomly initialised) learn ``head_lr_mult`` times faster."""
+    """Adam (``betas`` from the settings when given); layers outside ``model.encoder`` (new,
+    randomly initialised) learn ``head_lr_mult`` times faster."""
     backbone = [p for p in model.encoder.parameters() if p.requires_grad]
     heads = [
         p for n, p in model.named_parameters() if not n.startswith("encoder.") and p.requires_grad
@@ -79,8 +145,9 @@ def build_optimizer(model: torch.nn.Module, settings: dict[str, Any]) -> torch.o
         {"params": backbone, "lr_mult": 1.0},
         {"params": heads, "lr_mult": float(settings["head_lr_mult"])},
     ]
+    betas = tuple(settings.get("betas") or (0.9, 0.999))
     return torch.optim.Adam(
-        groups, lr=float(settings["lr"]), weight_decay=float(settings["weight_decay"])
+        groups, lr=float(settings["lr"]), betas=betas, weight_decay=float(settings["weight_decay"])
     )
 
 

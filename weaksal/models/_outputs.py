@@ -29,16 +29,19 @@ INPUTS = ("rgb", "rgb+prior", "rgb+depth")
 class Outputs:
     """A network's results; the fields its task does not produce stay ``None``.
 
-    Every map is a tensor of logits ``(N, K, H, W)``; ``saliency``,
-    ``segmentation`` and ``depth`` are at the input size, ``coarse`` is the
-    saliency logits at the decoder's own resolution (the maps MWS's and WSS's
-    losses act on).
+    Every map is a tensor of logits ``(N, K, H, W)``; ``saliency`` and
+    ``depth`` are at the input size, ``coarse`` is the saliency logits at the
+    decoder's own resolution (the maps MWS's and WSS's losses act on).
+    ``segmentation`` is at the input size for the paper layouts and at the
+    decoder's resolution (stride 4) for the multi-scale decoders: C + 1
+    full-size maps would double a training step; users up-sample it
+    (:func:`weaksal.inference.segment_images`).
     """
 
     saliency: torch.Tensor | None = None  # (N, 1, H, W)
     coarse: torch.Tensor | None = None  # (N, 1, h, w)
     classes: torch.Tensor | None = None  # (N, C) image-level logits
-    segmentation: torch.Tensor | None = None  # (N, C + 1, H, W), background first
+    segmentation: torch.Tensor | None = None  # (N, C + 1, h, w), background first
     depth: torch.Tensor | None = None  # (N, 1, H, W)
     words: torch.Tensor | None = None  # (N, T, V) caption word logits
     coarse_classes: torch.Tensor | None = None  # (N, C) class scores of the deepest level (SSNet)

@@ -22,8 +22,10 @@ dilated 6/12/18/24 sum to C + 1 labels, learned x8 up-sampling; plus the
 code's classification layer on the pooled deepest features.
 
 Any multi-scale decoder (``fpn``, ``unet``) replaces both layouts: a stride-32
-encoder, the decoder and a 1x1 head up-sampled bilinearly; SAM then reads the
-deepest encoder map.
+encoder, the decoder and a 1x1 head; the segmentation stays at the decoder's
+resolution (stride 4), Eq. 1 is computed there and only S is up-sampled to
+the input (half the cost of a training step); SAM reads the deepest encoder
+map.
 
 The networks return :class:`Outputs` with ``segmentation`` (logits),
 ``saliency`` (logit of S, so that a sigmoid gives S back), ``classes`` (the
@@ -144,13 +146,14 @@ class SSNet(nn.Module):
             coarse_classes = class_scores(coarse)
         elif self.paper:
             segmentation = self.head(deepest)
-        else:
-            segmentation = self.head(self.decoder(features), tuple(rgb.shape[-2:]))
-        if tuple(segmentation.shape[-2:]) != tuple(rgb.shape[-2:]):
-            segmentation = F.interpolate(
-                segmentation, size=rgb.shape[-2:], mode="bilinear", align_corners=False
-            )
+        else:  # at the decoder's resolution: Eq. 1 there, then S alone is up-sampled
+            decoded = self.decoder(features)
+            segmentation = self.head(decoded, tuple(decoded.shape[-2:]))
         saliency = SaliencyAggregation.aggregate(segmentation, self.sam.scores(deepest))
+        if tuple(saliency.shape[-2:]) != tuple(rgb.shape[-2:]):
+            saliency = F.interpolate(
+                saliency, size=rgb.shape[-2:], mode="bilinear", align_corners=False
+            )
         if self.stage == 2:
             classes = self.classify(deepest.float().mean(dim=(2, 3)))[:, 1:]
         else:

@@ -68,5 +68,15 @@ def ssnet_saliency_loss(
 def ssnet_pseudo_label_loss(
     segmentation: torch.Tensor, labels: torch.Tensor, ignore_index: int = 255
 ) -> torch.Tensor:
-    """L_s2 (SSNet Eq. 4): per-pixel cross-entropy against the stage-1 pseudo-labels (CRF-refined)."""
-    return F.cross_entropy(segmentation.float(), labels.long(), ignore_index=ignore_index)
+    """L_s2 (SSNet Eq. 4): per-pixel cross-entropy against the stage-1 pseudo-labels (CRF-refined).
+
+    Logits coarser than the labels (the multi-scale decoders' stride 4) are
+    compared with the labels sampled at their pixels (nearest neighbour), as
+    DeepLab trains; labels are never blended.
+    """
+    labels = labels.long()
+    if tuple(labels.shape[-2:]) != tuple(segmentation.shape[-2:]):
+        labels = F.interpolate(
+            labels[:, None].float(), size=segmentation.shape[-2:], mode="nearest"
+        )[:, 0].long()
+    return F.cross_entropy(segmentation.float(), labels, ignore_index=ignore_index)
