@@ -54,3 +54,18 @@ def make_pairs(
                 (np.arange(24 * 32).reshape(24, 32) % 256).astype(np.uint8),
             )
     return root
+
+
+def make_tagged_saliency(root: Path, count: int = 8, val_from: int = 6) -> Path:
+    """A DUTS-TR-50-like set: images, masks, tags.csv (zebra/apple alternating), split.csv."""
+    tags = ["zebra", "apple"]
+    rows, splits = ["image,tag"], ["image,split"]
+    for i in range(count):
+        stem = f"im{i:02d}" if count > 10 else f"im{i}"
+        save_image(root / "DUTS-TR-Image" / f"{stem}.jpg", random_rgb(seed=i))
+        save_image(root / "DUTS-TR-Mask" / f"{stem}.png", disk_mask())
+        rows.append(f"{stem},{tags[i % 2]}")
+        splits.append(f"{stem},{'val' if i >= val_from else 'train'}")
+    (root / "tags.csv").write_text("\n".join(rows) + "\n")
+    (root / "split.csv").write_text("\n".join(splits) + "\n")
+    return root

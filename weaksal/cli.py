@@ -414,7 +414,7 @@ app.add_typer(export_app, name="export")
 @app.command("train", context_settings={"allow_extra_args": False})
 @friendly_errors
 def train(
-    method: str = typer.Argument(..., help="reference | wss | lps | mws"),
+    method: str = typer.Argument(..., help="reference | wss | lps | mws | ssnet"),
     config: Path = typer.Option(
         ..., help="YAML config, e.g. configs/reference/snet_efficientnet_lite0.yaml."
     ),
@@ -452,7 +452,7 @@ def train(
 def predict(
     model: str = typer.Option(
         "wss",
-        help="Shipped model name (wss, mws) or a model file: .safetensors (torch), .onnx (onnx).",
+        help="Shipped model name (wss, mws, ssnet) or a model file: .safetensors (torch), .onnx (onnx).",
     ),
     images: Path = typer.Option(..., help="Folder of images."),
     out: Path = typer.Option(..., help="Where to write <stem>.png maps at each image's size."),
@@ -463,12 +463,16 @@ def predict(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
     ),
+    task: str = typer.Option(
+        "saliency",
+        help="saliency | seg: class-index palette PNGs + legend.csv (segmentation models: ssnet).",
+    ),
 ) -> None:
-    """Saliency maps for a folder; resumable; shards itself across torchrun processes."""
+    """Saliency maps (or segmentation) for a folder; resumable; shards itself across torchrun."""
     from weaksal.predict import open_runtime, predict_folder
 
     _report_unused(images)
-    engine, size = open_runtime(model, runtime, device, channels_last)
+    engine, size = open_runtime(model, runtime, device, channels_last, task=task)
     report = predict_folder(
         engine, size, images, out, batch_size, progress=_progress("predict"), overwrite=overwrite
     )

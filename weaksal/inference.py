@@ -117,6 +117,21 @@ def predict_images(runtime, images: Sequence[np.ndarray], size: int) -> list[np.
     return maps_at_original_size(probabilities, [image.shape[:2] for image in images])
 
 
+class SegmentationRuntime:
+    """Eager PyTorch over a network's ``Outputs.segmentation``: class-index maps and names."""
+
+    def __init__(self, model: torch.nn.Module, classes: Sequence[str], device="cpu") -> None:
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.names = ["background", *classes]
+
+    def segment(self, images: Sequence[np.ndarray], size: int) -> list[np.ndarray]:
+        return segment_images(self.model, images, size, self.device)
+
+    def identity(self) -> dict[str, str]:
+        return {"runtime": "torch", "task": "seg", "weights_sha256": weights_sha256(self.model)}
+
+
 @torch.inference_mode()
 def segment_images(
     model: torch.nn.Module,

@@ -1,6 +1,8 @@
 """``weaksal predict``: saliency maps for a folder of images, batched, resumable, shardable.
 
 Maps are written as 8-bit PNG at each image's original size, named by stem.
+With ``--task seg`` a segmentation model (SSNet) writes class-index palette
+PNGs (VOC colours) and ``legend.csv`` names each index.
 An existing output is a finished image and is kept, so an interrupted run
 resumes, when the folder's run record shows the same model and settings made
 it (otherwise the run is refused: ``--overwrite`` or another folder). Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) each process takes
@@ -17,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from weaksal.data.atomic import write_png
+from weaksal.data.atomic import write_palette_png, write_png, write_text
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_images
 from weaksal.data.output_folder import prepare_output_folder
+from weaksal.data.voc import voc_colormap
 from weaksal.errors import WeaksalError
-from weaksal.inference import OnnxRuntime, TorchRuntime, predict_images
+from weaksal.inference import OnnxRuntime, SegmentationRuntime, TorchRuntime, predict_images
 
 
 @dataclass
@@ -44,15 +47,21 @@ def open_runtime(
     device: str = "cpu",
     channels_last: bool = False,
     threads: int | None = None,
+    task: str = "saliency",
 ):
     """``(runtime, input size)`` for a shipped model's name or a model file.
 
-    Files: .safetensors (torch runtime) or .onnx (onnx runtime).
+    Files: .safetensors (torch runtime) or .onnx (onnx runtime). ``task="seg"``
+    opens a segmentation model's class maps instead of its saliency.
     """
+    if task not in ("saliency", "seg"):
+        raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
     from weaksal.pretrained import resolve_model
 
     model = resolve_model(model)
     if runtime == "onnx":
+        if task == "seg":
+            raise WeaksalError("--task seg runs on the torch runtime. Fix: use --runtime torch")
         from weaksal.export import onnx_spec
 
         if model.suffix != ".onnx":
@@ -67,6 +76,13 @@ def open_runtime(
     from weaksal.models import load_model, makes_saliency_from_rgb
 
     network, spec = load_model(model, device)
+    if task == "seg":
+        if "segmentation" not in spec.get("outputs", ()):
+            raise WeaksalError(
+                f"{model}: a {spec['task']} model gives no segmentation."
+                " Fix: pass a segmentation model (ssnet) or leave out --task seg"
+            )
+        return SegmentationRuntime(network, spec["classes"], device), int(spec["input_size"])
     if spec["task"] == "promote":
         raise WeaksalError(
             f"{model}: an LPS model promotes the maps of another detector. "
@@ -119,7 +135,28 @@ def predict_folder(
                 report.failed.append((sample.image.name, str(exc)))
         if not loaded:
             continue
+        if isinstance(runtime, SegmentationRuntime):
+            for sample, labels in zip(loaded, runtime.segment(arrays, size), strict=True):
+                write_palette_png(out / f"{sample.stem}.png", labels, voc_colormap())
+                report.done.append(sample.stem)
+            continue
         for sample, saliency in zip(loaded, predict_images(runtime, arrays, size), strict=True):
             write_png(out / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
             report.done.append(sample.stem)
+    if isinstance(runtime, SegmentationRuntime):
+        write_legend(out, runtime.names)
     return report
+
+
+def write_legend(out: Path, names: list[str]) -> None:
+    """``legend.csv``: index, class name and palette colour of every label of the maps."""
+    import csv
+    import io
+
+    colours = voc_colormap()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["index", "name", "colour"])
+    for index, name in enumerate(names):
+        writer.writerow([index, name, "#" + "".join(f"{c:02x}" for c in colours[index])])
+    write_text(out / "legend.csv", text.getvalue())

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from typer.testing import CliRunner
 
-from tests.conftest import disk_mask, random_rgb, save_image
+from tests.conftest import disk_mask, make_tagged_saliency
 from weaksal.cli import app
 from weaksal.data.make_seg import read_classes, split_in_halves
 from weaksal.data.voc import index_voc, read_label_map
@@ -14,22 +14,8 @@ from weaksal.data.voc import index_voc, read_label_map
 runner = CliRunner()
 
 
-def _tagged(root, count=8):
-    tags = ["zebra", "apple"]
-    rows, splits = ["image,tag"], ["image,split"]
-    for i in range(count):
-        stem = f"im{i}"
-        save_image(root / "DUTS-TR-Image" / f"{stem}.jpg", random_rgb(seed=i))
-        save_image(root / "DUTS-TR-Mask" / f"{stem}.png", disk_mask())
-        rows.append(f"{stem},{tags[i % 2]}")
-        splits.append(f"{stem},{'val' if i >= 6 else 'train'}")
-    (root / "tags.csv").write_text("\n".join(rows) + "\n")
-    (root / "split.csv").write_text("\n".join(splits) + "\n")
-    return root
-
-
 def test_labels_are_the_tag_class_on_the_mask_in_voc_layout(tmp_path):
-    source, out = _tagged(tmp_path / "src"), tmp_path / "seg"
+    source, out = make_tagged_saliency(tmp_path / "src"), tmp_path / "seg"
     result = runner.invoke(app, ["data", "make-seg", str(source), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "8 label maps (8 written now), 3 labels" in result.output
@@ -57,7 +43,7 @@ def test_labels_are_the_tag_class_on_the_mask_in_voc_layout(tmp_path):
 
 
 def test_eval_seg_reads_the_derived_benchmark(tmp_path):
-    source, out = _tagged(tmp_path / "src"), tmp_path / "seg"
+    source, out = make_tagged_saliency(tmp_path / "src"), tmp_path / "seg"
     runner.invoke(app, ["data", "make-seg", str(source), "--out", str(out)])
     pred = tmp_path / "pred"
     pred.mkdir()
