@@ -17,7 +17,10 @@ kept), from one config (default ``configs/ssnet/ssnet_fpn_efficientnet_lite0.yam
   classification layer) for SSNet-MM's own map and for the fully-supervised
   fpn reference when ``--reference`` exists;
 * Table 6: max F (mean over images and pooled), MAE and S-measure on ECSSD and
-  SOD for SSNet-2S against SSNet-MM.
+  SOD for SSNet-2S against SSNet-MM (each run's ``eval.json``, which shipping reads);
+* L_s1 as Eq. 3 (BCE, the default) against the released code's NLL on
+  probabilities: SSNet-M trained both ways (``Mcode``: stage 1 only), val mIoU
+  and ECSSD saliency.
 
     python bench/ssnet_tables.py train  [--out runs/ssnet-tables] [--config ...] [key=value ...]
     python bench/ssnet_tables.py report [--out runs/ssnet-tables]
@@ -71,6 +74,24 @@ def train(out: Path, config_file: str, overrides: list[str]) -> None:
         print(f"== {name}: {' '.join(extra) or 'as configured'}", flush=True)
         ssnet.train(load_config(config_file, [*overrides, *extra]), run)
         print(f"== {name} done in {time.time() - start:.0f} s", flush=True)
+    train_code_form(out, config_file, overrides)
+
+
+def train_code_form(out: Path, config_file: str, overrides: list[str]) -> None:
+    """SSNet-M with L_s1 in the released code's form (NLL on probabilities): stage 1 only."""
+    from weaksal.engine.schema import resolve_config
+    from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
+    from weaksal.methods import ssnet
+
+    config = load_config(config_file, [*overrides, "stage1.saliency_form=code"])
+    config = resolve_config(config, ssnet.SECTIONS)
+    sources = ssnet.open_sources(config["data"])
+    run = start_pipeline(out / "Mcode", config)
+    print("== Mcode: stage1.saliency_form=code (stage 1 only)", flush=True)
+    run_pipeline(
+        run,
+        [Stage("stage1", lambda f: ssnet.train_network(config, "stage1", f, True, sources))],
+    )
 
 
 def stage_seconds(run: Path) -> dict[str, float]:
@@ -109,11 +130,11 @@ def class_baseline(classifier_file: Path, saliency_file: Path, tree: Path) -> fl
     return float(matrix.results()["miou"])
 
 
-def report(out: Path, reference: Path, tree: Path) -> None:
+def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> None:
     from weaksal.data.discover import open_dataset
     from weaksal.data.sources import dataset_path
     from weaksal.data.voc import voc_class_names
-    from weaksal.methods.common import evaluate_model
+    from weaksal.methods.common import evaluate_model, evaluate_run
     from weaksal.models import load_model
 
     table5: dict[str, dict] = {}
@@ -127,19 +148,24 @@ def report(out: Path, reference: Path, tree: Path) -> None:
     baselines = {"SSNet-MM saliency x SSNet-MM class": class_baseline(mm, mm, tree)}
     if reference.exists():
         baselines["reference saliency x SSNet-MM class"] = class_baseline(mm, reference, tree)
-    table6: dict[str, dict] = {}
-    for row, run in (("SSNet-2S", "2S"), ("SSNet-MM", "MM")):
-        model, spec = load_model(out / run / "final.safetensors")
-        for bench in ("ECSSD", "SOD"):
-            samples = open_dataset(dataset_path(bench)).samples
-            results = evaluate_model(model, samples, int(spec["input_size"]))
-            table6.setdefault(row, {})[bench] = {
-                "maxf": results["maxf"],
-                "maxf_pooled": results["pooled"]["max"],
-                "mae": results["mae"],
-                "smeasure": results["smeasure"],
+    table6 = {  # eval.json beside each run: what shipping the run reads
+        row: evaluate_run(out / run, benchmarks)
+        for row, run in (("SSNet-2S", "2S"), ("SSNet-MM", "MM"))
+    }
+    forms: dict[str, dict] = {}
+    if (out / "Mcode" / "stage1" / DONE).is_file():  # L_s1 as the paper writes it and as the code
+        ecssd = open_dataset(dataset_path(benchmarks[0])).samples
+        for form, run in (("paper", "MM"), ("code", "Mcode")):
+            model, spec = load_model(out / run / "stage1" / "final.safetensors")
+            saliency = evaluate_model(model, ecssd, int(spec["input_size"]))
+            val = json.loads((out / run / "stage1" / "val.json").read_text())
+            forms[form] = {
+                "val_miou": val["miou"],
+                "ECSSD_maxf": saliency["maxf"],
+                "ECSSD_maxf_pooled": saliency["pooled"]["max"],
+                "ECSSD_mae": saliency["mae"],
             }
-    times = {run: stage_seconds(out / run) for run in VARIANTS}
+    times = {run: stage_seconds(out / run) for run in [*VARIANTS, "Mcode"]}
     names = voc_class_names(tree)
     write_json(
         out / "tables.json",
@@ -148,6 +174,7 @@ def report(out: Path, reference: Path, tree: Path) -> None:
             "pseudo_labels": labels,
             "baselines": baselines,
             "table6": table6,
+            "saliency_loss_forms": forms,
             "seconds": times,
             "classes": names,
         },
@@ -161,12 +188,20 @@ def report(out: Path, reference: Path, tree: Path) -> None:
     lines += ["", "| Table 6 | ECSSD maxF mean/pooled | MAE | S | SOD maxF mean/pooled | MAE | S |"]
     lines += ["|---|---|---|---|---|---|---|"]
     for row, by in table6.items():
-        e, s = by["ECSSD"], by["SOD"]
+        e, s = (by[name] for name in benchmarks[:2])
         lines.append(
             f"| {row} | {e['maxf']:.3f}/{e['maxf_pooled']:.3f} | {e['mae']:.3f} |"
             f" {e['smeasure']:.3f} | {s['maxf']:.3f}/{s['maxf_pooled']:.3f} | {s['mae']:.3f} |"
             f" {s['smeasure']:.3f} |"
         )
+    if forms:
+        lines += ["", "| SSNet-M, L_s1 form | val mIoU | ECSSD maxF mean/pooled | MAE |"]
+        lines += ["|---|---|---|---|"]
+        for form, f in forms.items():
+            lines.append(
+                f"| {form} | {100 * f['val_miou']:.1f} | {f['ECSSD_maxf']:.3f}/"
+                f"{f['ECSSD_maxf_pooled']:.3f} | {f['ECSSD_mae']:.3f} |"
+            )
     lines += ["", "| class | " + " | ".join(ROWS) + " |", "|---" * (len(ROWS) + 1) + "|"]
     for index, name in enumerate(names):
         cells = []
@@ -197,12 +232,13 @@ def main() -> None:
         type=Path,
         default=Path("runs/reference-fpn_efficientnet_lite2/best.safetensors"),
     )
+    parser.add_argument("--benchmarks", nargs=2, default=["ECSSD", "SOD"])
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_intermixed_args()
     if args.what == "train":
         train(args.out, args.config, args.overrides)
     else:
-        report(args.out, args.reference, args.tree)
+        report(args.out, args.reference, args.tree, args.benchmarks)
 
 
 if __name__ == "__main__":
