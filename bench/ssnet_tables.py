@@ -19,8 +19,8 @@ kept), from one config (default ``configs/ssnet/ssnet_fpn_efficientnet_lite0.yam
 * Table 6: max F (mean over images and pooled), MAE and S-measure on ECSSD and
   SOD for SSNet-2S against SSNet-MM (each run's ``eval.json``, which shipping reads);
 * L_s1 as Eq. 3 (BCE, the default) against the released code's NLL on
-  probabilities: SSNet-M trained both ways (``Mcode``: stage 1 only), val mIoU
-  and ECSSD saliency.
+  probabilities: SSNet-M's stage 1 trained both ways for ``FORM_STEPS`` steps
+  (``M-paper``, ``M-code``), val mIoU and ECSSD saliency.
 
     python bench/ssnet_tables.py train  [--out runs/ssnet-tables] [--config ...] [key=value ...]
     python bench/ssnet_tables.py report [--out runs/ssnet-tables]
@@ -51,6 +51,7 @@ ROWS = {  # row name: (run, stage)
     "SSNet-MM": ("MM", "stage2"),
 }
 PAPER = {"SSNet-S": 33.1, "SSNet-M": 57.1, "SSNet-SS": 47.1, "SSNet-MS": 62.7, "SSNet-MM": 63.3}
+FORM_STEPS = 250  # the L_s1 form comparison (SSNet-M stage 1 trained both ways)
 VARIANTS = {  # run name: overrides on the config
     "MM": [],
     "2S": ["stage2.tasks=saliency"],
@@ -74,20 +75,22 @@ def train(out: Path, config_file: str, overrides: list[str]) -> None:
         print(f"== {name}: {' '.join(extra) or 'as configured'}", flush=True)
         ssnet.train(load_config(config_file, [*overrides, *extra]), run)
         print(f"== {name} done in {time.time() - start:.0f} s", flush=True)
-    train_code_form(out, config_file, overrides)
+    for form in ("paper", "code"):
+        train_stage1_form(out, config_file, overrides, form)
 
 
-def train_code_form(out: Path, config_file: str, overrides: list[str]) -> None:
-    """SSNet-M with L_s1 in the released code's form (NLL on probabilities): stage 1 only."""
+def train_stage1_form(out: Path, config_file: str, overrides: list[str], form: str) -> None:
+    """SSNet-M with L_s1 as Eq. 3 (``paper``) or as the released code (``code``): stage 1
+    only, for ``FORM_STEPS`` steps (a shorter budget than the table rows)."""
     from weaksal.engine.schema import resolve_config
     from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
     from weaksal.methods import ssnet
 
-    config = load_config(config_file, [*overrides, "stage1.saliency_form=code"])
-    config = resolve_config(config, ssnet.SECTIONS)
+    extra = [f"stage1.saliency_form={form}", f"stage1.steps={FORM_STEPS}"]
+    config = resolve_config(load_config(config_file, [*overrides, *extra]), ssnet.SECTIONS)
     sources = ssnet.open_sources(config["data"])
-    run = start_pipeline(out / "Mcode", config)
-    print("== Mcode: stage1.saliency_form=code (stage 1 only)", flush=True)
+    run = start_pipeline(out / f"M-{form}", config)
+    print(f"== M-{form}: {' '.join(extra)} (stage 1 only)", flush=True)
     run_pipeline(
         run,
         [Stage("stage1", lambda f: ssnet.train_network(config, "stage1", f, True, sources))],
@@ -130,6 +133,40 @@ def class_baseline(classifier_file: Path, saliency_file: Path, tree: Path) -> fl
     return float(matrix.results()["miou"])
 
 
+def label_rules(model_file: Path, tree: Path) -> dict[str, float]:
+    """Val mIoU of SSNet-1's segmentation restricted to each image's classes, before the CRF:
+    absent probabilities 0 (the paper) against absent logits 0 (the released code).
+
+    Reporting only (stage 2's labels are made on the training images).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from weaksal.data.imageio import read_image
+    from weaksal.data.voc import index_voc, read_label_map
+    from weaksal.inference import to_batch
+    from weaksal.metrics.segmentation import ConfusionMatrix
+    from weaksal.models import load_model
+
+    model, spec = load_model(model_file)
+    labels = len(spec["classes"]) + 1
+    matrices = {"paper": ConfusionMatrix(labels), "code": ConfusionMatrix(labels)}
+    for sample in index_voc(tree, "val").samples:
+        image, truth = read_image(sample.image), read_label_map(sample.mask)
+        present = [0, *sorted(set(np.unique(truth).tolist()) - {0, 255})]
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(to_batch([image], int(spec["input_size"]))))
+        logits = F.interpolate(
+            logits.segmentation.float(), size=truth.shape, mode="bilinear", align_corners=False
+        )[0].numpy()
+        kept = logits[present]
+        matrices["paper"].update(np.asarray(present)[kept.argmax(0)].astype(np.uint8), truth)
+        first_absent = min(set(range(labels)) - set(present))  # argmax of tied zero logits
+        code = np.where(kept.max(0) > 0, np.asarray(present)[kept.argmax(0)], first_absent)
+        matrices["code"].update(code.astype(np.uint8), truth)
+    return {rule: float(m.results()["miou"]) for rule, m in matrices.items()}
+
+
 def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> None:
     from weaksal.data.discover import open_dataset
     from weaksal.data.sources import dataset_path
@@ -144,6 +181,7 @@ def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> Non
     labels = {
         run: json.loads((out / run / "labels" / "quality.json").read_text()) for run in ("MM", "SS")
     }
+    rules = label_rules(out / "MM" / "stage1" / "final.safetensors", tree)
     mm = out / "MM" / "final.safetensors"
     baselines = {"SSNet-MM saliency x SSNet-MM class": class_baseline(mm, mm, tree)}
     if reference.exists():
@@ -152,20 +190,20 @@ def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> Non
         row: evaluate_run(out / run, benchmarks)
         for row, run in (("SSNet-2S", "2S"), ("SSNet-MM", "MM"))
     }
-    forms: dict[str, dict] = {}
-    if (out / "Mcode" / "stage1" / DONE).is_file():  # L_s1 as the paper writes it and as the code
+    forms: dict[str, dict] = {}  # L_s1 as the paper writes it and as the code computes it
+    if all((out / f"M-{form}" / "stage1" / DONE).is_file() for form in ("paper", "code")):
         ecssd = open_dataset(dataset_path(benchmarks[0])).samples
-        for form, run in (("paper", "MM"), ("code", "Mcode")):
-            model, spec = load_model(out / run / "stage1" / "final.safetensors")
+        for form in ("paper", "code"):
+            model, spec = load_model(out / f"M-{form}" / "stage1" / "final.safetensors")
             saliency = evaluate_model(model, ecssd, int(spec["input_size"]))
-            val = json.loads((out / run / "stage1" / "val.json").read_text())
+            val = json.loads((out / f"M-{form}" / "stage1" / "val.json").read_text())
             forms[form] = {
                 "val_miou": val["miou"],
                 "ECSSD_maxf": saliency["maxf"],
                 "ECSSD_maxf_pooled": saliency["pooled"]["max"],
                 "ECSSD_mae": saliency["mae"],
             }
-    times = {run: stage_seconds(out / run) for run in [*VARIANTS, "Mcode"]}
+    times = {run: stage_seconds(out / run) for run in [*VARIANTS, "M-paper", "M-code"]}
     names = voc_class_names(tree)
     write_json(
         out / "tables.json",
@@ -175,6 +213,7 @@ def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> Non
             "baselines": baselines,
             "table6": table6,
             "saliency_loss_forms": forms,
+            "label_rules_val": rules,
             "seconds": times,
             "classes": names,
         },
@@ -183,6 +222,8 @@ def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> Non
     lines += [f"| {row} | {100 * r['miou']:.1f} | {r['paper']} |" for row, r in table5.items()]
     lines += ["", "| baseline | val mIoU |", "|---|---|"]
     lines += [f"| {name} | {100 * v:.1f} |" for name, v in baselines.items()]
+    lines += ["", "| SSNet-M restricted to the image's classes (val, no CRF) | mIoU |", "|---|---|"]
+    lines += [f"| absent {rule} | {100 * v:.1f} |" for rule, v in rules.items()]
     lines += ["", "| pseudo-labels of | mIoU vs label maps (reporting only) |", "|---|---|"]
     lines += [f"| SSNet-{run[0]} | {100 * q['miou']:.1f} |" for run, q in labels.items()]
     lines += ["", "| Table 6 | ECSSD maxF mean/pooled | MAE | S | SOD maxF mean/pooled | MAE | S |"]
@@ -195,7 +236,10 @@ def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> Non
             f" {s['smeasure']:.3f} |"
         )
     if forms:
-        lines += ["", "| SSNet-M, L_s1 form | val mIoU | ECSSD maxF mean/pooled | MAE |"]
+        lines += [
+            "",
+            f"| SSNet-M ({FORM_STEPS} steps), L_s1 | val mIoU | ECSSD maxF mean/pooled | MAE |",
+        ]
         lines += ["|---|---|---|---|"]
         for form, f in forms.items():
             lines.append(

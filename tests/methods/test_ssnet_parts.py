@@ -62,19 +62,22 @@ def test_crop_zooms_in_without_leaving_the_image():
     assert not (lab == 255).any()
 
 
-def test_crf_labels_give_absent_classes_logit_zero_as_the_code(tmp_path):
-    """Present classes [0, 2] of 4; where both present logits are below 0, an absent class
-    (logit 0) has the largest probability, as the code's multiplication by the labels gives."""
+def test_crf_labels_keep_the_image_classes_or_give_absent_ones_logit_zero(tmp_path):
+    """Present classes [0, 2] of 4. The paper zeroes absent probabilities: only 0 and 2 can
+    be labels. The code zeroes absent logits: where both present logits are below 0, an
+    absent class has the largest probability and takes the pixel."""
     image = save_image(tmp_path / "im.jpg", random_rgb((32, 32)))
     logits = np.zeros((2, 32, 32), np.float32)
     logits[1, :, :16] = 8.0  # class 2 sure on the left
-    logits[0, :, 16:] = -6.0  # right: background and class 2 far below 0
-    logits[1, :, 16:] = -6.0
-    crf_label(image, [0, 2], logits, 4, 32, "ssnet", tmp_path / "out.png")
-    labels = read_label_map(tmp_path / "out.png")
-    assert labels.shape == (32, 32)
-    assert (labels[:, :12] == 2).all()
-    assert set(np.unique(labels[:, 20:])) <= {1, 3}  # absent classes, never 0 or 2
+    logits[0, :, 16:] = -6.0  # right: background above class 2, both far below 0
+    logits[1, :, 16:] = -9.0
+    crf_label(image, [0, 2], logits, 4, 32, "ssnet", "paper", tmp_path / "paper.png")
+    crf_label(image, [0, 2], logits, 4, 32, "ssnet", "code", tmp_path / "code.png")
+    paper, code = read_label_map(tmp_path / "paper.png"), read_label_map(tmp_path / "code.png")
+    assert paper.shape == code.shape == (32, 32)
+    assert (paper[:, :12] == 2).all() and (code[:, :12] == 2).all()
+    assert (paper[:, 20:] == 0).all()
+    assert set(np.unique(code[:, 20:])) <= {1, 3}  # absent classes, never 0 or 2
 
 
 def test_voc_names_from_classes_txt_and_image_labels_from_maps(tmp_path):

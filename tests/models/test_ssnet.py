@@ -35,7 +35,7 @@ def test_saliency_at_the_input_size_segmentation_at_the_layouts_resolution(archi
     assert out.segmentation.shape == (2, 4, side, side)
     assert out.saliency.shape == (2, 1, 64, 64)
     assert out.classes.shape == (2, 3)
-    assert (out.coarse_classes is not None) == (architecture == "ssnet1" and decoder == "paper")
+    assert (out.coarse_classes is not None) == (architecture == "ssnet1" or decoder != "paper")
     assert torch.isfinite(out.saliency).all()
 
 

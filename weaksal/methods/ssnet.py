@@ -5,10 +5,11 @@ The pipeline, one cached stage each (``weaksal.engine.stages``)::
     stage1   SSNet-1 (stride 16) on two disjoint sources, one batch of each per step:
              images with class labels only (L_c, Eq. 2) and images with saliency
              masks only (L_s1, Eq. 3, through the saliency aggregation module)
-    labels   SSNet-1 on the classification images (256 x 256, as the code): logits
-             of the classes absent from the image set to 0, softmax, dense CRF over
-             all C + 1 labels (preset ``ssnet``), argmax -> labels/<stem>.png, and
-             labels/train_self.txt listing them (the list the released code lacks)
+    labels   SSNet-1 on the classification images (256 x 256, as the code): softmax
+             times the one-hot image labels (Sec. 3.4; ``labels.absent: code`` zeroes
+             the logits instead, as the released code), dense CRF (preset ``ssnet``),
+             argmax -> labels/<stem>.png, and labels/train_self.txt listing them (the
+             list the released code lacks)
     stage2   SSNet-2 (stride 8) on those labels (L_s2, Eq. 4, + BCE of its class
              layer) and the saliency masks (L_s1)
 
@@ -131,6 +132,9 @@ class Stage2Train(SSNetTrain):
 @dataclass
 class SSNetLabels:
     preset: str = "ssnet"  # dense CRF preset of weaksal.refine.dense_crf
+    # absent classes: paper (Sec. 3.4: probabilities x one-hot labels, so 0) | code (the
+    # released code multiplies the logits: absent classes keep logit 0 and can win a pixel)
+    absent: str = one_of("paper", "code")
     workers: int = at_least(1, 2)
     batch_size: int = at_least(1, 16)
 
@@ -381,23 +385,32 @@ def crf_label(
     labels: int,
     size: int,
     preset: str,
+    absent: str,
     output: Path,
 ) -> None:
-    """One pseudo-label: the code's masked softmax, dense CRF over all labels, argmax.
+    """One pseudo-label: the segmentation restricted to the image's classes, dense CRF, argmax.
 
     ``logits`` holds the classes in ``present`` (background and the image's
-    classes); every other class has logit 0, as the code's multiplication by
-    the one-hot image labels leaves it.
+    classes). ``absent="paper"`` (Sec. 3.4): the softmax is multiplied by the
+    one-hot labels, so absent classes have probability 0; they are left out of
+    the CRF, where their unary -log 0 could never win. ``absent="code"``: the
+    released code multiplies the *logits*, so every absent class keeps logit 0
+    and the softmax and CRF run over all C + 1 labels; wherever the present
+    logits are all below 0 an absent class wins the pixel.
     """
     from weaksal.refine.dense_crf import refine_segmentation
 
-    full = np.zeros((labels, *logits.shape[1:]), np.float32)
-    full[present] = logits
-    full -= full.max(axis=0, keepdims=True)
-    probabilities = np.exp(full)
-    probabilities /= probabilities.sum(axis=0, keepdims=True)
     image = resize_square(read_image(image_path), size)
-    result = refine_segmentation(image, probabilities, preset)
+    if absent == "paper":
+        scores, index = logits, np.asarray(present)
+    else:
+        scores = np.zeros((labels, *logits.shape[1:]), np.float32)
+        scores[present] = logits
+        index = np.arange(labels)
+    scores = scores - scores.max(axis=0, keepdims=True)
+    probabilities = np.exp(scores)
+    probabilities /= probabilities.sum(axis=0, keepdims=True)
+    result = index[refine_segmentation(image, probabilities, preset)].astype(np.uint8)
     write_palette_png(output, result, voc_colormap())
 
 
@@ -438,6 +451,7 @@ def make_stage2_labels(
                         len(sources.names),
                         size,
                         settings["preset"],
+                        settings["absent"],
                     ),
                 )
                 pending.append(pool.submit(_run_one, (crf_label, job)))

@@ -22,16 +22,21 @@ dilated 6/12/18/24 sum to C + 1 labels, learned x8 up-sampling; plus the
 code's classification layer on the pooled deepest features.
 
 Any multi-scale decoder (``fpn``, ``unet``) replaces both layouts: a stride-32
-encoder, the decoder and a 1x1 head; the segmentation stays at the decoder's
+encoder, the decoder and a 1x1 head, plus (as the FCN-8s head sums its
+levels) the deepest map's own 1x1 class scores, up-sampled and added: the
+decoder's narrow features alone cannot carry 50 classes, and without the
+deep scores one class learns "salient" for every image while the image's
+class never wins a pixel. The deep scores also give the code's second L_c
+term (``coarse_classes``). The segmentation stays at the decoder's
 resolution (stride 4), Eq. 1 is computed there and only S is up-sampled to
 the input (half the cost of a training step); SAM reads the deepest encoder
 map.
 
 The networks return :class:`Outputs` with ``segmentation`` (logits),
 ``saliency`` (logit of S, so that a sigmoid gives S back), ``classes`` (the
-L_c scores) and, for SSNet-1, ``coarse_classes`` (the same on the deepest
-level, the code's second L_c term) and for SSNet-2 the classification
-layer's scores as ``classes``.
+L_c scores; SSNet-2's classification layer) and ``coarse_classes`` (the same
+on the deepest level, the code's second L_c term; SSNet-1's paper layout and
+both stages on the multi-scale decoders).
 """
 
 from __future__ import annotations
@@ -133,6 +138,9 @@ class SSNet(nn.Module):
         else:
             self.decoder = build_decoder(spec, self.encoder)
             self.head = DenseHead(self.decoder.out_channels, labels)
+            self.score_deepest = nn.Conv2d(channels[-1], labels, 1)
+            nn.init.normal_(self.score_deepest.weight, std=0.02)
+            nn.init.zeros_(self.score_deepest.bias)
         self.sam = SaliencyAggregation(channels[-1], labels, max(1, size // strides[-1]))
         if stage == 2:
             self.classify = nn.Linear(channels[-1], labels)
@@ -148,7 +156,11 @@ class SSNet(nn.Module):
             segmentation = self.head(deepest)
         else:  # at the decoder's resolution: Eq. 1 there, then S alone is up-sampled
             decoded = self.decoder(features)
-            segmentation = self.head(decoded, tuple(decoded.shape[-2:]))
+            coarse = self.score_deepest(deepest)
+            segmentation = self.head(decoded, tuple(decoded.shape[-2:])) + F.interpolate(
+                coarse, size=decoded.shape[-2:], mode="bilinear", align_corners=False
+            )
+            coarse_classes = class_scores(coarse)
         saliency = SaliencyAggregation.aggregate(segmentation, self.sam.scores(deepest))
         if tuple(saliency.shape[-2:]) != tuple(rgb.shape[-2:]):
             saliency = F.interpolate(
