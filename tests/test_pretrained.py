@@ -126,6 +126,7 @@ LAST_STEPS = {
     "wss": ("round2", ("stage2", "steps")),
     "lps": ("train", ("train", "steps")),
     "mws": ("snet", ("snet", "steps")),
+    "ssnet": ("stage2", ("stage2", "steps")),
 }
 
 
@@ -233,3 +234,53 @@ def test_shipped_lps_model_promotes_mr_maps_on_ecssd(real_data):
         before.append(np.abs(prior / 255.0 - mask).mean())
         after.append(np.abs(promoted - mask).mean())
     assert np.mean(after) < 0.7 * np.mean(before)
+
+
+@pytest.mark.data
+def test_shipped_ssnet_segments_real_photos_with_their_tagged_class(real_data, tmp_path):
+    """``weaksal predict --model ssnet --task seg`` on the first 10 val images of DUTS-TR-50
+    (sorted stems: 5 ladybugs, 5 cowboy hats, never trained on): the most frequent
+    foreground label is the image's tag in 9 of them (one ladybug comes out all background);
+    the legend names it."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from weaksal.cli import app
+    from weaksal.data.discover import open_dataset
+    from weaksal.data.voc import read_label_map
+
+    samples = sorted(
+        open_dataset(real_data / "DUTS-TR-50", split="val").samples, key=lambda s: s.stem
+    )
+    images = tmp_path / "images"
+    images.mkdir()
+    for sample in samples[:10]:
+        (images / sample.image.name).symlink_to(sample.image)
+    out = tmp_path / "seg"
+    result = CliRunner().invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            "ssnet",
+            "--task",
+            "seg",
+            "--images",
+            str(images),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with open(out / "legend.csv", newline="") as handle:
+        names = {int(row["index"]): row["name"] for row in csv.DictReader(handle)}
+    found = []
+    for sample in samples[:10]:
+        labels = read_label_map(out / f"{sample.stem}.png")
+        foreground = labels[labels > 0]
+        major = int(np.bincount(foreground).argmax()) if foreground.size else 0
+        found.append(names[major] == sample.tags[0])
+    assert sum(found) >= 9, found
+    hat = read_label_map(out / "n03124170_3602.png")
+    assert names[int(np.bincount(hat[hat > 0]).argmax())] == "cowboy hat"
