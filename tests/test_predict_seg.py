@@ -27,6 +27,12 @@ SPEC = {
 }
 
 
+def _predict(model, images, out, *task):
+    return runner.invoke(
+        app, ["predict", "--model", str(model), "--images", str(images), "--out", str(out), *task]
+    )
+
+
 def _model_file(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "ssnet.safetensors"
@@ -39,20 +45,7 @@ def test_seg_writes_the_argmax_as_palette_pngs_and_a_legend(tmp_path):
     for i in range(3):
         save_image(tmp_path / "images" / f"p{i}.jpg", random_rgb((40, 56), seed=i))
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        [
-            "predict",
-            "--model",
-            str(model_file),
-            "--images",
-            str(tmp_path / "images"),
-            "--out",
-            str(out),
-            "--task",
-            "seg",
-        ],
-    )
+    result = _predict(model_file, tmp_path / "images", out, "--task", "seg")
     assert result.exit_code == 0, result.output
     assert Image.open(out / "p0.png").mode == "P"
     written = read_label_map(out / "p1.png")
@@ -68,36 +61,13 @@ def test_seg_writes_the_argmax_as_palette_pngs_and_a_legend(tmp_path):
         ["1", "apple", "#800000"],
         ["2", "zebra, plains", "#008000"],
     ]
-    again = runner.invoke(
-        app,
-        [
-            "predict",
-            "--model",
-            str(model_file),
-            "--images",
-            str(tmp_path / "images"),
-            "--out",
-            str(out),
-        ],
-    )  # saliency into the segmentation folder: refused, not mixed
+    again = _predict(model_file, tmp_path / "images", out)
+    # saliency into the segmentation folder: refused, not mixed
     assert again.exit_code == 2 and "--overwrite" in again.output
 
 
 def test_seg_from_a_saliency_model_is_a_one_line_error(tmp_path):
     save_image(tmp_path / "images" / "p.jpg", random_rgb((40, 56)))
-    result = runner.invoke(
-        app,
-        [
-            "predict",
-            "--model",
-            "wss",
-            "--images",
-            str(tmp_path / "images"),
-            "--out",
-            str(tmp_path / "out"),
-            "--task",
-            "seg",
-        ],
-    )
+    result = _predict("wss", tmp_path / "images", tmp_path / "out", "--task", "seg")
     assert result.exit_code == 2
     assert "gives no segmentation" in result.output and "Traceback" not in result.output

@@ -30,7 +30,7 @@ class Job:
     arguments: tuple
 
 
-def _run_one(task: tuple[Callable, Job]) -> tuple[str, str | None]:
+def run_job(task: tuple[Callable, Job]) -> tuple[str, str | None]:
     function, job = task
     try:
         function(*job.arguments, job.output)
@@ -63,11 +63,11 @@ def run_batch(
     tasks = [(function, job) for job in pending]
     if workers > 1 and len(tasks) > 1:
         with worker_pool(workers) as pool:
-            results = pool.map(_run_one, tasks, chunksize=4)
+            results = pool.map(run_job, tasks, chunksize=4)
             results = progress(results, len(tasks)) if progress else results
             outcomes = list(results)
     else:
-        results = map(_run_one, tasks)
+        results = map(run_job, tasks)
         outcomes = list(progress(results, len(tasks)) if progress else results)
     for name, error in outcomes:
         if error is None:

@@ -13,6 +13,7 @@ from weaksal.data import datasets
 from weaksal.data.make_seg import make_segmentation_dataset
 from weaksal.data.voc import VOC_CLASSES, read_label_map, voc_colormap
 from weaksal.engine.config import load_config
+from weaksal.engine.schema import resolve_config
 from weaksal.methods import ssnet
 from weaksal.models import load_model
 
@@ -74,6 +75,17 @@ def test_pipeline_trains_both_stages_and_reads_no_classification_label_map(tmp_p
     before = (run / "stage2" / "final.safetensors").stat().st_mtime_ns
     assert ssnet.train(config, run) == summaries  # every stage cached
     assert (run / "stage2" / "final.safetensors").stat().st_mtime_ns == before
+    # an interrupted label stage makes only the labels it lacks
+    (run / "labels" / "labels" / f"{listed[0]}.png").unlink()
+    kept = (run / "labels" / "labels" / f"{listed[1]}.png").stat().st_mtime_ns
+    resolved = resolve_config(config, ssnet.SECTIONS)
+    sources = ssnet.open_sources(resolved["data"])
+    redone = ssnet.make_stage2_labels(
+        resolved, run / "labels", run / "stage1" / "final.safetensors", sources
+    )
+    assert redone["made_now"] == 1 and redone["labels"] == len(listed)
+    assert (run / "labels" / "labels" / f"{listed[0]}.png").is_file()
+    assert (run / "labels" / "labels" / f"{listed[1]}.png").stat().st_mtime_ns == kept
 
 
 def test_saliency_alone_trains_stage_two_only(tmp_path):

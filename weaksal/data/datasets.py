@@ -100,6 +100,17 @@ class SaliencyDataset(Dataset):
         return item
 
 
+def multi_hot(samples: Sequence[Sample], classes: Sequence[str]) -> torch.Tensor:
+    """``(len(samples), len(classes))`` image-level targets: 1 where a sample carries the tag."""
+    position = {name: i for i, name in enumerate(classes)}
+    targets = torch.zeros(len(samples), len(classes))
+    for row, sample in enumerate(samples):
+        for tag in sample.tags:
+            if tag in position:
+                targets[row, position[tag]] = 1.0
+    return targets
+
+
 class LabelMapDataset(Dataset):
     """``{"image", "labels": uint8 (S,S) class indices, "tags", "index"}`` for segmentation training.
 
@@ -119,12 +130,7 @@ class LabelMapDataset(Dataset):
                 f"has no label map ({len(missing)} images lack one)",
                 "pair every image with a label map of the same stem",
             )
-        position = {name: i for i, name in enumerate(classes)}
-        self.targets = torch.zeros(len(self.samples), len(classes))
-        for row, sample in enumerate(self.samples):
-            for tag in sample.tags:
-                if tag in position:
-                    self.targets[row, position[tag]] = 1.0
+        self.targets = multi_hot(self.samples, classes)
 
     def __len__(self) -> int:
         return len(self.samples)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from weaksal.data.datasets import SaliencyDataset, image_tensor
+from weaksal.data.datasets import SaliencyDataset, image_tensor, multi_hot
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
@@ -39,12 +39,7 @@ class TaggedImages(Dataset):
 
     def __init__(self, samples: Sequence[Sample], classes: Sequence[str], size: int) -> None:
         self.images = SaliencyDataset(samples, size, with_masks=False)
-        position = {name: i for i, name in enumerate(classes)}
-        self.targets = torch.zeros(len(samples), len(classes))
-        for row, sample in enumerate(samples):
-            for tag in sample.tags:
-                if tag in position:
-                    self.targets[row, position[tag]] = 1.0
+        self.targets = multi_hot(samples, classes)
 
     def __len__(self) -> int:
         return len(self.images)

@@ -276,6 +276,13 @@ def headline(results: Mapping[str, Any]) -> dict[str, float]:
     }
 
 
+def kept_model(folder: str | Path) -> Path:
+    """The model a training folder keeps: ``best.safetensors`` when it validated, else
+    ``final.safetensors``."""
+    best = Path(folder) / "best.safetensors"
+    return best if best.exists() else Path(folder) / "final.safetensors"
+
+
 def evaluate_run(
     run_dir: str | Path, benchmarks: Sequence[str], batch_size: int = 8
 ) -> dict[str, dict]:
@@ -288,9 +295,7 @@ def evaluate_run(
     from weaksal.models import load_model
 
     run_dir = Path(run_dir)
-    model_file = run_dir / "best.safetensors"
-    if not model_file.exists():
-        model_file = run_dir / "final.safetensors"
+    model_file = kept_model(run_dir)
     model, spec = load_model(model_file)
     table: dict[str, dict] = {}
     for name in benchmarks:

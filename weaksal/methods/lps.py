@@ -45,6 +45,7 @@ from weaksal.methods.common import (
     guarded_step,
     headline,
     image_mask_batch,
+    kept_model,
     network_spec,
     set_lr,
     setup_network,
@@ -201,11 +202,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         )
     stages.append(Stage("train", lambda folder: train_network(config, folder, val_priors, resume)))
     summaries = run_pipeline(run_dir, stages)
-    best = run_dir / "train" / "best.safetensors"
-    shutil.copyfile(
-        best if best.exists() else run_dir / "train" / "final.safetensors",
-        run_dir / "final.safetensors",
-    )
+    shutil.copyfile(kept_model(run_dir / "train"), run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
     return summaries
 

@@ -66,6 +66,7 @@ from weaksal.methods.common import (
     build_optimizer,
     flip_generator,
     guarded_step,
+    kept_model,
     network_spec,
     prepare_images,
     random_affine,
@@ -244,20 +245,25 @@ def decayed_lr(settings: dict[str, Any], step: int) -> float:
     )
 
 
-def _saliency_batch(trainer, batch, step: int, t: dict, channels_last: bool):
-    images = prepare_images(batch["image"], trainer.device, channels_last)
-    masks = batch["mask"].to(trainer.device).float().div_(255.0)
-    images, (masks,), _ = random_affine(
+def _augment(trainer, t: dict, step: int, stream: int, images, masks=(), labels=()):
+    """The code's rotate / crop / flip, drawn from (seed, step) and a stream per batch source."""
+    return random_affine(
         images,
-        [masks],
-        [],
-        flip_generator(trainer.seed + 1, step),
+        list(masks),
+        list(labels),
+        flip_generator(trainer.seed + stream, step),
         float(t["rotate"]),
         float(t["crop"]),
         bool(t["flip"]),
         trainer.fabric.global_rank,
         trainer.fabric.world_size,
     )
+
+
+def _saliency_batch(trainer, batch, step: int, t: dict, channels_last: bool):
+    images = prepare_images(batch["image"], trainer.device, channels_last)
+    masks = batch["mask"].to(trainer.device).float().div_(255.0)
+    images, (masks,), _ = _augment(trainer, t, step, 1, images, masks=[masks])
     return images, (masks > 0.5).float()
 
 
@@ -265,16 +271,8 @@ def _labelled_batch(trainer, batch, step: int, t: dict, channels_last: bool, aug
     images = prepare_images(batch["image"], trainer.device, channels_last)
     labels = batch["labels"].to(trainer.device).long() if "labels" in batch else None
     if augment:
-        images, _, moved = random_affine(
-            images,
-            [],
-            [labels] if labels is not None else [],
-            flip_generator(trainer.seed + 2, step),
-            float(t["rotate"]),
-            float(t["crop"]),
-            bool(t["flip"]),
-            trainer.fabric.global_rank,
-            trainer.fabric.world_size,
+        images, _, moved = _augment(
+            trainer, t, step, 2, images, labels=[labels] if labels is not None else []
         )
         labels = moved[0] if moved else None
     return images, labels, batch["tags"].to(trainer.device)
@@ -371,7 +369,7 @@ def train_network(
         save_model(folder / "final.safetensors", raw, spec)
     summary: dict[str, Any] = {"steps": steps, "tasks": tasks}
     if validating:
-        best = load_model(stage_model_file(folder))[0]
+        best = load_model(kept_model(folder))[0]
         summary["val"] = segmentation_scores(best, sources.val, labels, size)
         write_json(folder / "val.json", summary["val"])
     return summary
@@ -418,7 +416,7 @@ def make_stage2_labels(
     config: dict[str, Any], folder: Path, model_file: Path, sources: SSNetSources
 ) -> dict[str, Any]:
     """Pseudo-labels of every classification image, in parallel; finished ones are kept."""
-    from weaksal.batch import Job, _run_one
+    from weaksal.batch import Job, run_job
     from weaksal.inference import to_batch
     from weaksal.parallel import worker_pool
 
@@ -454,7 +452,7 @@ def make_stage2_labels(
                         settings["absent"],
                     ),
                 )
-                pending.append(pool.submit(_run_one, (crf_label, job)))
+                pending.append(pool.submit(run_job, (crf_label, job)))
             while len(pending) > 4 * int(settings["workers"]) * int(settings["batch_size"]):
                 failed += _finished(pending.pop(0))
         for future in pending:
@@ -508,7 +506,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             Stage(
                 "labels",
                 lambda folder: make_stage2_labels(
-                    config, folder, stage_model_file(run_dir / "stage1"), sources
+                    config, folder, kept_model(run_dir / "stage1"), sources
                 ),
             ),
         ]
@@ -521,15 +519,9 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         )
     )
     summaries = run_pipeline(run_dir, stages)
-    shutil.copyfile(stage_model_file(run_dir / "stage2"), run_dir / "final.safetensors")
+    shutil.copyfile(kept_model(run_dir / "stage2"), run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
     return summaries
-
-
-def stage_model_file(folder: Path) -> Path:
-    """A stage's model: the best by validation mIoU, else the final one."""
-    best = folder / "best.safetensors"
-    return best if best.exists() else folder / "final.safetensors"
 
 
 register_method(
