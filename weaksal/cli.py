@@ -264,6 +264,33 @@ def data_make_seg(
     )
 
 
+@data_app.command("make-rgbd")
+@friendly_errors
+def data_make_rgbd(
+    source: Path = typer.Argument(
+        ..., help="Tagged saliency dataset with split.csv (objects and backgrounds): DUTS-TR-50."
+    ),
+    out: Path = typer.Option(..., help="Where to write the synthetic RGB-D set."),
+    coco: Path = typer.Option(
+        None, help="A COCO tree (train2017 / val2017) of further background photos."
+    ),
+    train: int = typer.Option(3000, min=0, help="Training scenes."),
+    val: int = typer.Option(300, min=0, help="Validation scenes."),
+    test: int = typer.Option(300, min=0, help="Test scenes."),
+    seed: int = typer.Option(0, help="Every scene is a function of (seed, set, index)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Real objects pasted on real photos, with synthetic depth and its faults (resumable)."""
+    from weaksal.data.make_rgbd import MakeRGBDSettings, make_rgbd_dataset
+
+    settings = MakeRGBDSettings(train=train, val=val, test=test, seed=seed)
+    summary = make_rgbd_dataset(source, out, coco, settings, workers, _progress("make-rgbd"))
+    scenes = ", ".join(f"{name} {count}" for name, count in summary["scenes"].items())
+    console.print(
+        f"{scenes} scenes ({summary['written_now']} written now) in {out}", highlight=False
+    )
+
+
 @data_app.command("check")
 @friendly_errors
 def data_check(
@@ -414,7 +441,7 @@ app.add_typer(export_app, name="export")
 @app.command("train", context_settings={"allow_extra_args": False})
 @friendly_errors
 def train(
-    method: str = typer.Argument(..., help="reference | wss | lps | mws | ssnet"),
+    method: str = typer.Argument(..., help="reference | wss | lps | mws | ssnet | jsm"),
     config: Path = typer.Option(
         ..., help="YAML config, e.g. configs/reference/snet_efficientnet_lite0.yaml."
     ),

@@ -7,6 +7,7 @@ from PIL import Image
 from tests.conftest import disk_mask, make_pairs, random_rgb, save_image
 from weaksal.data import detect_layout, index_images, index_saliency, open_dataset
 from weaksal.data.annotations import (
+    CapsEntry,
     read_caps_csv,
     read_imagenet_det_lists,
     read_synset_words,
@@ -156,15 +157,19 @@ def test_caps_csv_and_attachment(tmp_path):
     make_pairs(tmp_path, "images", "GT", STEMS)
     (tmp_path / "captions_train.csv").write_text(
         "Index,Image,Caption,Semantic,Position,SubCategory,Category,Source\n"
-        "0,a.jpg,a dog on grass,dog,center,terrier,animal,DUTS\n"
-        "1,a.jpg,a small dog,dog,center,terrier,animal,DUTS\n"
-        "2,c.jpg,a red car,car,left,sedan,vehicle,DUTS\n"
+        "0,a.jpg,a dog on grass,dog,2,terrier,animal,DUTS\n"
+        "1,a.jpg,a small dog,dog,3,terrier,animal,DUTS\n"
+        "2,c.jpg,a red car,car,,sedan,vehicle,DUTS\n"
     )
-    captions, categories = read_caps_csv(tmp_path / "captions_train.csv")
-    assert captions == {"a": ("a dog on grass", "a small dog"), "c": ("a red car",)}
-    assert categories == {"a": ("animal", "terrier"), "c": ("vehicle", "sedan")}
+    entries = read_caps_csv(tmp_path / "captions_train.csv")
+    assert entries["a"] == (
+        CapsEntry("a dog on grass", "dog", 2, "terrier", "animal"),
+        CapsEntry("a small dog", "dog", 3, "terrier", "animal"),
+    )
+    assert entries["c"] == (CapsEntry("a red car", "car", None, "sedan", "vehicle"),)
     index = open_dataset(tmp_path).by_stem()
     assert index["a"].captions == ("a dog on grass", "a small dog") and index["b"].captions == ()
+    assert index["a"].categories == ("animal", "terrier") and index["c"].caps == entries["c"]
     wrong = tmp_path / "x.csv"
     wrong.write_text("Image,Caption\na.jpg,hello\n")
     with pytest.raises(CorruptFileError, match="x.csv.*CapS"):

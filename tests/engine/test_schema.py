@@ -87,7 +87,7 @@ def test_shipped_models_configs_resolve_to_the_committed_configs(name):
 
 
 def test_every_method_registers_the_same_protocol():
-    assert list(METHODS) == ["lps", "mws", "reference", "ssnet", "wss"]
+    assert list(METHODS) == ["jsm", "lps", "mws", "reference", "ssnet", "wss"]
     for entry in METHODS.entries():
         assert callable(entry.target) and "engine" in entry.sections and entry.about
         assert "model.safetensors" in entry.shipped

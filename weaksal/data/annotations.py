@@ -1,7 +1,8 @@
 """Weak labels: image-level tags, captions and categories.
 
-Readers return plain ``{stem: tuple[str, ...]}`` dictionaries so that any
-source of supervision plugs into a dataset the same way.
+Readers return plain ``{stem: tuple[...]}`` dictionaries so that any source
+of supervision plugs into a dataset the same way (CapS rows as
+:class:`CapsEntry`, everything else as strings).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import csv
 import json
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from weaksal.errors import CorruptFileError
@@ -24,12 +26,20 @@ def _stem(name: str) -> str:
     return Path(name.strip()).stem
 
 
-def _read_rows(path: Path) -> list[list[str]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CorruptFileError(path, f"cannot read CSV ({exc})", "save it as UTF-8 CSV") from exc
+def _read_rows(path: Path, fallback: str | None = None) -> list[list[str]]:
+    """The non-empty rows of a CSV in UTF-8 (or, failing that, the ``fallback`` encoding)."""
+    for encoding in ("utf-8-sig", fallback):
+        if encoding is None:
+            break
+        try:
+            with open(path, newline="", encoding=encoding) as handle:
+                return [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+        except UnicodeDecodeError as exc:
+            error: Exception = exc
+        except (OSError, csv.Error) as exc:
+            error = exc
+            break
+    raise CorruptFileError(path, f"cannot read CSV ({error})", "save it as UTF-8 CSV")
 
 
 def read_tags_csv(path: str | Path) -> dict[str, tuple[str, ...]]:
@@ -270,16 +280,30 @@ CAPS_COLUMNS = (
 )
 
 
-def read_caps_csv(
-    path: str | Path,
-) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """Captions and categories from a CapS-style CSV.
+@dataclass(frozen=True)
+class CapsEntry:
+    """One CapS row: a caption, its salient word and where that word sits.
+
+    ``position`` counts the slots of JSM's text sequence, where slot 0 is the
+    start token, so the caption's first word is slot 1 (JSM's TSM masks the
+    slot ``position``); None where the row leaves it empty.
+    """
+
+    caption: str
+    semantic: str = ""
+    position: int | None = None
+    subcategory: str = ""
+    category: str = ""
+
+
+def read_caps_csv(path: str | Path) -> dict[str, tuple[CapsEntry, ...]]:
+    """Every row of a CapS-style CSV, keyed by image stem (several rows per image accumulate).
 
     Columns: Index, Image, Caption, Semantic, Position, SubCategory, Category,
-    Source. Returns ``(captions, categories)``, both keyed by image stem.
+    Source. The released CapS file is GBK-encoded, so GBK is tried after UTF-8.
     """
     path = Path(path)
-    rows = _read_rows(path)
+    rows = _read_rows(path, fallback="gbk")
     if not rows or [c.strip() for c in rows[0][: len(CAPS_COLUMNS)]] != list(CAPS_COLUMNS):
         raise CorruptFileError(
             path,
@@ -287,8 +311,7 @@ def read_caps_csv(
             "the first row must be " + ",".join(CAPS_COLUMNS),
         )
     col = {name: i for i, name in enumerate(CAPS_COLUMNS)}
-    captions: dict[str, list[str]] = defaultdict(list)
-    categories: dict[str, list[str]] = defaultdict(list)
+    entries: dict[str, list[CapsEntry]] = defaultdict(list)
     for line, row in enumerate(rows[1:], start=2):
         if len(row) < len(CAPS_COLUMNS):
             raise CorruptFileError(
@@ -296,13 +319,32 @@ def read_caps_csv(
                 f"row {line} has {len(row)} of {len(CAPS_COLUMNS)} columns",
                 "complete or delete the row",
             )
-        stem = _stem(row[col["Image"]])
-        if row[col["Caption"]].strip():
-            captions[stem].append(row[col["Caption"]].strip())
-        for name in (row[col["Category"]].strip(), row[col["SubCategory"]].strip()):
-            if name and name not in categories[stem]:
-                categories[stem].append(name)
-    return (
-        {stem: tuple(v) for stem, v in captions.items()},
-        {stem: tuple(v) for stem, v in categories.items()},
-    )
+        cell = row[col["Position"]].strip()
+        try:
+            position = int(float(cell)) if cell else None
+        except ValueError:
+            raise CorruptFileError(
+                path,
+                f"row {line}: Position is {cell!r}, not a slot number",
+                "write the salient word's slot (the caption's first word is 1) or leave it empty",
+            ) from None
+        entries[_stem(row[col["Image"]])].append(
+            CapsEntry(
+                caption=row[col["Caption"]].strip(),
+                semantic=row[col["Semantic"]].strip(),
+                position=position,
+                subcategory=row[col["SubCategory"]].strip(),
+                category=row[col["Category"]].strip(),
+            )
+        )
+    return {stem: tuple(found) for stem, found in entries.items()}
+
+
+def caps_captions(entries: tuple[CapsEntry, ...]) -> tuple[str, ...]:
+    return tuple(e.caption for e in entries if e.caption)
+
+
+def caps_categories(entries: tuple[CapsEntry, ...]) -> tuple[str, ...]:
+    """Category then sub-category of each row, each name once, in order."""
+    names = [n for e in entries for n in (e.category, e.subcategory) if n]
+    return tuple(dict.fromkeys(names))

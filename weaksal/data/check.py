@@ -16,8 +16,8 @@ import numpy as np
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import _grey, _open
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
-from weaksal.data.pairs import size_problem
-from weaksal.errors import DataError
+from weaksal.data.pairs import check_map_shape, size_problem
+from weaksal.errors import DataError, SizeMismatchError
 from weaksal.parallel import worker_pool
 
 
@@ -48,7 +48,7 @@ class CheckReport:
 def _inspect(sample: Sample) -> dict:
     """Decode one sample's files; returns sizes, mask value kind and errors."""
     result: dict = {"stem": sample.stem, "errors": [], "sizes": {}}
-    for kind in ("image", "mask", "depth"):
+    for kind in ("image", "mask", "depth", "prior"):
         path = getattr(sample, kind)
         if path is None:
             continue
@@ -77,11 +77,18 @@ def _size_problems(result: dict) -> list[tuple[str, str]]:
     if "image" not in sizes:
         return []
     image = sizes["image"][:2]
-    return [
-        (sizes[kind][2], size_problem(kind, sizes[kind][:2], image))
-        for kind in ("mask", "depth")
-        if kind in sizes and sizes[kind][:2] != image
-    ]
+    found = []
+    for kind in ("mask", "depth", "prior"):
+        if kind not in sizes or sizes[kind][:2] == image:
+            continue
+        if kind != "mask":  # depth maps and initial labels may be scaled copies of the image
+            try:
+                check_map_shape(Path(sizes[kind][2]), sizes[kind][:2], image, kind)
+                continue
+            except SizeMismatchError:
+                pass
+        found.append((sizes[kind][2], size_problem(kind, sizes[kind][:2], image)))
+    return found
 
 
 def check_dataset(
@@ -99,6 +106,8 @@ def check_dataset(
         "captioned images": sum(1 for s in index if s.captions),
         "captions": sum(len(s.captions) for s in index),
         "images with categories": sum(1 for s in index if s.categories),
+        "images with a salient word (CapS)": sum(1 for s in index if s.caps),
+        "initial labels (fake_mask)": sum(1 for s in index if s.prior),
         "complete samples": len(index),
     }
     if index.layout == "coco":

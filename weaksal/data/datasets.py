@@ -35,6 +35,13 @@ def resize_square(array: np.ndarray, size: int) -> np.ndarray:
     )
 
 
+def require_paired(samples: Sequence[Sample], kind: str, name: str, fix: str) -> None:
+    """Refuse, by the first image's name, samples that lack their ``kind`` file."""
+    missing = [s.image for s in samples if getattr(s, kind) is None]
+    if missing:
+        raise UnpairedFileError(missing[0], f"has no {name} ({len(missing)} images lack one)", fix)
+
+
 def image_tensor(image: np.ndarray, size: int) -> torch.Tensor:
     """``uint8 (3, size, size)`` from an RGB ``uint8 (H, W, 3)`` array."""
     return torch.from_numpy(np.ascontiguousarray(resize_square(image, size).transpose(2, 0, 1)))
@@ -60,13 +67,9 @@ class SaliencyDataset(Dataset):
         self.with_masks = with_masks
         self.left_out: list = []  # (mask, problem) of pairs skipped under on_mismatch="skip"
         if with_masks:
-            missing = [s.image for s in self.samples if s.mask is None]
-            if missing:
-                raise UnpairedFileError(
-                    missing[0],
-                    f"has no mask ({len(missing)} images lack one)",
-                    "pair every image with a mask of the same stem",
-                )
+            require_paired(
+                self.samples, "mask", "mask", "pair every image with a mask of the same stem"
+            )
             self.samples, mismatches = aligned_samples(self.samples, ("mask",), on_mismatch)
             self.left_out = [(m.path, m.problem) for m in mismatches]
             if mismatches:
@@ -123,13 +126,9 @@ class LabelMapDataset(Dataset):
     def __init__(self, samples: Sequence[Sample], classes: Sequence[str], size: int = 256) -> None:
         self.samples = list(samples)
         self.size = size
-        missing = [s.image for s in self.samples if s.mask is None]
-        if missing:
-            raise UnpairedFileError(
-                missing[0],
-                f"has no label map ({len(missing)} images lack one)",
-                "pair every image with a label map of the same stem",
-            )
+        require_paired(
+            self.samples, "mask", "label map", "pair every image with a label map of the same stem"
+        )
         self.targets = multi_hot(self.samples, classes)
 
     def __len__(self) -> int:
@@ -143,5 +142,43 @@ class LabelMapDataset(Dataset):
             "image": image_tensor(read_image(sample.image), self.size),
             "labels": torch.from_numpy(np.ascontiguousarray(labels)),
             "tags": self.targets[index],
+            "index": index,
+        }
+
+
+class RGBDDataset(Dataset):
+    """``{"image": uint8 (3,S,S), "depth": float16 (1,S,S) in [0, 1], "index": int}`` per sample.
+
+    Depth maps of 8 or 16 bits are read at their full precision; a depth map
+    smaller than its image passes when it has the image's aspect ratio (it is
+    resized like the image), and one of another shape is refused by name.
+    Labels are not read here: methods that update their pseudo-labels while
+    training (JSM) keep the current ones in memory and index them by ``index``.
+    """
+
+    def __init__(self, samples: Sequence[Sample], size: int = 256) -> None:
+        self.samples = list(samples)
+        self.size = size
+        require_paired(
+            self.samples,
+            "depth",
+            "depth map",
+            "pair every image with a depth map of the same stem (depth/ or test_depth/)",
+        )
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
+        from weaksal.data.imageio import read_depth
+        from weaksal.data.pairs import check_map_shape
+
+        sample = self.samples[index]
+        image = read_image(sample.image)
+        depth = read_depth(sample.depth)
+        check_map_shape(sample.depth, depth.shape, image.shape, "depth map")
+        return {
+            "image": image_tensor(image, self.size),
+            "depth": torch.from_numpy(resize_square(depth, self.size)).to(torch.float16)[None],
             "index": index,
         }

@@ -1,9 +1,9 @@
 """One entry point that recognises any supported dataset folder.
 
-``open_dataset(root)`` tries, in order: saliency layouts (DUTS, RGB-D, ECSSD,
+``open_dataset(root)`` tries, in order: CapS (JSM's training set), saliency layouts (DUTS, RGB-D, ECSSD,
 SOD, generic), PASCAL VOC, COCO, then a plain folder of images; weak labels
-found beside the data (``tags.csv``, CapS ``captions*.csv``, synset file
-names) are attached to the samples.
+found beside the data (``tags.csv``, CapS's ``caption/CapS.csv`` or
+``captions*.csv``, synset file names) are attached to the samples.
 """
 
 from __future__ import annotations
@@ -11,15 +11,25 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from weaksal.data.annotations import read_caps_csv, read_tags_csv, tags_from_synset_names
+from weaksal.data.annotations import (
+    caps_captions,
+    caps_categories,
+    read_caps_csv,
+    read_tags_csv,
+    tags_from_synset_names,
+)
 from weaksal.data.coco import coco_splits, index_coco
 from weaksal.data.layouts import (
+    CAPS_LAYOUT,
     DEPTH_DIRS,
+    PRIOR_DIRS,
     SALIENCY_LAYOUTS,
     DatasetIndex,
     OnBad,
+    index_caps,
     index_images,
     index_saliency,
+    match_caps_layout,
     match_saliency_layout,
 )
 from weaksal.data.voc import index_voc
@@ -36,7 +46,7 @@ LAYOUT_TABLE: list[tuple[str, str, str]] = [
         ),
         layout.description,
     )
-    for layout in SALIENCY_LAYOUTS
+    for layout in (CAPS_LAYOUT, *SALIENCY_LAYOUTS)
 ] + [
     (
         "voc",
@@ -55,12 +65,13 @@ LAYOUT_TABLE: list[tuple[str, str, str]] = [
         "image-level tags, attached to any layout",
     ),
     (
-        "caps",
-        "captions*.csv with columns "
+        "caps-text",
+        "caption/CapS.csv or captions*.csv with columns "
         + "Index,Image,Caption,Semantic,Position,SubCategory,Category,Source",
-        "CapS-style captions and categories, attached to any layout",
+        "CapS-style captions, salient words and categories, attached to any layout",
     ),
     ("depth", "|".join(DEPTH_DIRS), "depth maps paired by stem (RGB-D layout)"),
+    ("prior", "|".join(PRIOR_DIRS), "initial pseudo-labels paired by stem (CapS layout)"),
 ]
 
 
@@ -72,20 +83,18 @@ def _attach_weak_labels(index: DatasetIndex) -> DatasetIndex:
         tags = read_tags_csv(tag_file)
     else:
         tags = tags_from_synset_names(index.stems())
-    captions: dict[str, tuple[str, ...]] = {}
-    categories: dict[str, tuple[str, ...]] = {}
-    for caps_file in sorted(root.glob("captions*.csv")):
-        more_captions, more_categories = read_caps_csv(caps_file)
-        captions.update(more_captions)
-        categories.update(more_categories)
-    if not (tags or captions or categories):
+    caps: dict = {}
+    for caps_file in [*sorted(root.glob("captions*.csv")), *sorted(root.glob("caption/*.csv"))]:
+        caps.update(read_caps_csv(caps_file))
+    if not (tags or caps):
         return index
     index.samples = [
         dataclasses.replace(
             sample,
             tags=sample.tags or tags.get(sample.stem, ()),
-            captions=sample.captions or captions.get(sample.stem, ()),
-            categories=sample.categories or categories.get(sample.stem, ()),
+            captions=sample.captions or caps_captions(caps.get(sample.stem, ())),
+            categories=sample.categories or caps_categories(caps.get(sample.stem, ())),
+            caps=sample.caps or caps.get(sample.stem, ()),
         )
         for sample in index.samples
     ]
@@ -97,6 +106,8 @@ def detect_layout(root: str | Path) -> str:
     root = Path(root)
     if not root.is_dir():
         raise LayoutError(root, "is not a folder", "point at the dataset's root folder")
+    if match_caps_layout(root) is not None:
+        return "caps"
     match = match_saliency_layout(root)
     if match is not None:
         return match.layout.name
@@ -120,6 +131,10 @@ def open_dataset(
         index = index_coco(root, [split] if split else None, on_bad=on_bad)
     elif layout == "images":
         index = index_images(root)
+    elif layout == "caps":
+        index = index_caps(root, on_bad=on_bad)
+        if split is not None:
+            index = select_split(index, root / SPLIT_FILE, split)
     else:
         index = index_saliency(root, on_bad=on_bad)
         if split is not None:

@@ -37,6 +37,8 @@ class Layout:
 GENERIC_IMAGE_DIRS = ("images", "Imgs", "Image", "RGB", "test_images", "train_images")
 GENERIC_MASK_DIRS = ("masks", "GT", "gt", "Mask", "ground_truth_mask", "test_masks", "train_masks")
 DEPTH_DIRS = ("depth", "Depth", "test_depth", "train_depth")
+#: CapS (JSM, NeurIPS 2021): the initial pseudo-labels shipped with the training images
+PRIOR_DIRS = ("fake_mask",)
 
 #: Saliency layouts, most specific first; ``detect_layout`` takes the first match.
 SALIENCY_LAYOUTS: tuple[Layout, ...] = (
@@ -72,6 +74,8 @@ class Sample:
     tags: tuple[str, ...] = ()
     captions: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    prior: Path | None = None  # an initial pseudo-label (CapS's fake_mask)
+    caps: tuple = ()  # CapS rows (weaksal.data.annotations.CapsEntry): salient word + slot
 
 
 @dataclass(frozen=True)
@@ -305,3 +309,53 @@ def index_images(root: str | Path) -> DatasetIndex:
         )
     samples = [Sample(stem, path) for stem, path in sorted(images.items())]
     return DatasetIndex(root, "images", samples, image_dir=folder)
+
+
+def match_caps_layout(root: str | Path) -> LayoutMatch | None:
+    """CapS's training layout (images + fake_mask + depth), or None."""
+    subdirs = _subdirs(Path(root))
+    image_dir = _first_dir(subdirs, GENERIC_IMAGE_DIRS)
+    depth_dir = _first_dir(subdirs, DEPTH_DIRS)
+    if image_dir is None or depth_dir is None or _first_dir(subdirs, PRIOR_DIRS) is None:
+        return None
+    return LayoutMatch(CAPS_LAYOUT, image_dir, _first_dir(subdirs, GENERIC_MASK_DIRS), depth_dir)
+
+
+CAPS_LAYOUT = Layout(
+    "caps",
+    "CapS training set (JSM): images + fake_mask (initial pseudo-labels) + depth"
+    " [+ masks, read only to report label quality] + caption/CapS.csv",
+    GENERIC_IMAGE_DIRS,
+    GENERIC_MASK_DIRS,
+    DEPTH_DIRS,
+    needs_depth=True,
+)
+
+
+def index_caps(root: str | Path, on_bad: OnBad = "error") -> DatasetIndex:
+    """Index a CapS-layout training set: every image needs its depth map and initial label.
+
+    Ground-truth masks, where the folder exists, are paired too (for reporting
+    label quality only); a missing depth map or label is named like any unpaired file.
+    """
+    root = Path(root)
+    match = match_caps_layout(root)
+    if match is None:
+        raise LayoutError(
+            root, "is not a CapS layout", "it needs images/, fake_mask/ and depth/ folders"
+        )
+    prior_dir = _first_dir(_subdirs(root), PRIOR_DIRS)
+    others = {"depth": files_by_stem(match.depth_dir), "prior": files_by_stem(prior_dir)}
+    if match.mask_dir is not None:
+        others["mask"] = files_by_stem(match.mask_dir)
+    images = files_by_stem(match.image_dir)
+    pairs, skipped = pair_by_stem(images, others, on_bad)
+    samples = [
+        Sample(
+            stem, images[stem], mask=found.get("mask"), depth=found["depth"], prior=found["prior"]
+        )
+        for stem, found in pairs
+    ]
+    return DatasetIndex(
+        root, "caps", samples, skipped, match.image_dir, match.mask_dir, match.depth_dir
+    )

@@ -17,6 +17,13 @@ def dataset_path(name: str | Path) -> Path:
     return path if path.is_absolute() else data_root() / path
 
 
+def local_or_data_path(name: str | Path) -> Path:
+    """A folder named in a config that may be derived data (``runs/duts-seg``) or shared data:
+    as given when it exists from the working folder, else under the data root."""
+    given = Path(name).expanduser()
+    return given if given.exists() else dataset_path(given)
+
+
 def split_samples(name: str | Path, split: str | None) -> list[Sample]:
     """The samples of dataset ``name`` (one ``split`` of it, or all when None)."""
     return open_dataset(dataset_path(name), split=split).samples

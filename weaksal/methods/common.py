@@ -60,9 +60,11 @@ def random_affine(
     flip: bool,
     rank: int = 0,
     world_size: int = 1,
+    rotate_prob: float = 1.0,
 ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
     """SSNet's augmentation on a whole batch: rotate by up to +-``rotate`` degrees, crop a
     ``crop`` x ``crop`` window at a random place, flip left-right, back at the batch's size.
+    ``rotate_prob`` < 1 rotates only that share of the samples (JSM: 0.2).
 
     One affine sampling grid per sample: images and soft ``masks`` are
     sampled bilinearly, class-index ``labels`` by nearest neighbour with the
@@ -83,6 +85,8 @@ def random_affine(
         -1.0,
         1.0,
     )
+    if rotate_prob < 1.0:  # drawn last, so that rotate_prob 1 keeps the draws of before
+        angle = torch.where(torch.rand(total, generator=generator) < rotate_prob, angle, 0.0)
     angle, shift, mirror = (
         angle[rank::world_size],
         shift[rank::world_size],
@@ -274,6 +278,35 @@ def headline(results: Mapping[str, Any]) -> dict[str, float]:
         "maxe": results["emeasure"]["max"],
         "wfm": results["wfmeasure"],
     }
+
+
+def colour_jitter(
+    images: torch.Tensor, generator: torch.Generator, rank: int = 0, world_size: int = 1
+) -> torch.Tensor:
+    """JSM's colour enhancement on a batch in [0, 1], as PIL's ImageEnhance factors:
+    brightness and contrast 0.5-1.5, colour 0-2, sharpness 0-3 (drawn for the global batch)."""
+    total = images.shape[0] * world_size
+    ranges = torch.tensor([[0.5, 1.5], [0.5, 1.5], [0.0, 2.0], [0.0, 3.0]])
+    factors = ranges[:, 0] + torch.rand(total, 4, generator=generator) * (
+        ranges[:, 1] - ranges[:, 0]
+    )
+    factors = factors[rank::world_size].to(images.device, images.dtype)
+    b, c, s, h = (factors[:, i].view(-1, 1, 1, 1) for i in range(4))
+    weights = torch.tensor([0.299, 0.587, 0.114], device=images.device, dtype=images.dtype)
+    x = images * b
+    grey = (x * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
+    x = grey.mean(dim=(2, 3), keepdim=True) + (x - grey.mean(dim=(2, 3), keepdim=True)) * c
+    grey = (x * weights.view(1, 3, 1, 1)).sum(1, keepdim=True)
+    x = grey + (x - grey) * s
+    smooth = torch.tensor([[1.0, 1, 1], [1, 5, 1], [1, 1, 1]], device=images.device) / 13
+    blurred = F.conv2d(
+        F.pad(x.float(), (1, 1, 1, 1), mode="replicate"), smooth.expand(3, 1, 3, 3), groups=3
+    ).to(x.dtype)
+    x = blurred + (x - blurred) * h
+    x = x.clamp(0.0, 1.0)
+    if images.is_contiguous(memory_format=torch.channels_last):
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
 
 
 def kept_model(folder: str | Path) -> Path:

@@ -44,7 +44,7 @@ from weaksal.data.datasets import LabelMapDataset, SaliencyDataset, resize_squar
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import Sample
-from weaksal.data.sources import dataset_path, split_samples
+from weaksal.data.sources import dataset_path, local_or_data_path, split_samples
 from weaksal.data.voc import read_label_map, voc_class_names, voc_colormap, with_image_labels
 from weaksal.data.weak import TaggedImages
 from weaksal.engine.schema import (
@@ -151,12 +151,6 @@ SECTIONS = {
 
 
 # -- data -----------------------------------------------------------------------
-def tree_path(name: str) -> Path:
-    """The segmentation tree: as given when it exists from here, else under WEAKSAL_DATA."""
-    given = Path(name).expanduser()
-    return given if given.exists() else dataset_path(name)
-
-
 @dataclass(frozen=True)
 class SSNetSources:
     root: Path
@@ -172,7 +166,7 @@ class SSNetSources:
 
 def open_sources(data: dict[str, Any], need_saliency: bool = True) -> SSNetSources:
     """Every source of a run, checked before any training starts."""
-    root = tree_path(data["segmentation"])
+    root = local_or_data_path(data["segmentation"])
     names = voc_class_names(root)
     tree = open_dataset(root, split=data["classification_split"])
     if tree.layout != "voc":

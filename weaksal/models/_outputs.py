@@ -20,9 +20,11 @@ TASKS: dict[str, str] = {
     "promote": "a better saliency map from an image and another detector's map (LPS)",
     "segmentation": "per-pixel semantic classes and saliency (SSNet)",
     "depth": "depth regressed from an image (JSM's depth network)",
+    "fill-blank": "the masked salient word of a caption (JSM's text model, TSM)",
 }
-#: what a network reads: RGB alone, RGB and a prior saliency map, RGB and depth
-INPUTS = ("rgb", "rgb+prior", "rgb+depth")
+#: what a network reads: RGB alone, RGB and a prior saliency map, RGB and depth, or
+#: another network's features, a saliency mask and a caption with one word masked (TSM)
+INPUTS = ("rgb", "rgb+prior", "rgb+depth", "features+text")
 
 
 @dataclass
@@ -45,6 +47,9 @@ class Outputs:
     depth: torch.Tensor | None = None  # (N, 1, H, W)
     words: torch.Tensor | None = None  # (N, T, V) caption word logits
     coarse_classes: torch.Tensor | None = None  # (N, C) class scores of the deepest level (SSNet)
+    features: torch.Tensor | None = (
+        None  # (N, F, h, w) the decoder's features (JSM's TSM reads them)
+    )
 
     def produced(self) -> tuple[str, ...]:
         return tuple(f.name for f in fields(self) if getattr(self, f.name) is not None)
