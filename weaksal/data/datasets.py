@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from weaksal.data.imageio import binarize, read_image, read_mask
+from weaksal.data.imageio import binarize, read_depth, read_image, read_mask
 from weaksal.data.layouts import Sample
-from weaksal.data.pairs import aligned_samples, size_problem
+from weaksal.data.pairs import aligned_samples, check_map_shape, size_problem
 from weaksal.data.voc import read_label_map
 from weaksal.errors import SizeMismatchError, UnpairedFileError
 
@@ -170,9 +170,6 @@ class RGBDDataset(Dataset):
         return len(self.samples)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
-        from weaksal.data.imageio import read_depth
-        from weaksal.data.pairs import check_map_shape
-
         sample = self.samples[index]
         image = read_image(sample.image)
         depth = read_depth(sample.depth)
