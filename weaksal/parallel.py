@@ -48,8 +48,17 @@ def _one_thread() -> None:
     from threadpoolctl import threadpool_limits
 
     die_with_parent()
+    signal.signal(signal.SIGTERM, _remove_temporaries_and_exit)
     cv2.setNumThreads(1)
     threadpool_limits(1)
+
+
+def _remove_temporaries_and_exit(signum, frame) -> None:
+    """SIGTERM in a worker (the pool stopping it): no half-written file stays behind."""
+    from weaksal.data.atomic import remove_open_temporaries
+
+    remove_open_temporaries()
+    os._exit(128 + signum)
 
 
 def die_with_parent() -> None:

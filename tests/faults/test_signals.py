@@ -92,3 +92,27 @@ def test_sigterm_ends_the_run_cleanly_and_it_resumes(tmp_path):
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"{120 - done} written, {done} kept" in resumed.stdout
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from weaksal.data.atomic import atomic_path
+from weaksal.parallel import _one_thread
+_one_thread()  # what every pool worker runs first
+with atomic_path(Path(sys.argv[1]) / "map.png") as tmp:
+    tmp.write_bytes(b"half")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_worker_stopped_by_sigterm_removes_its_temporary(tmp_path):
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout.readline().strip() == "writing"
+    assert len(list(tmp_path.glob(".map.png.*.part"))) == 1  # mid-write: the temporary exists
+    writer.send_signal(signal.SIGTERM)
+    assert writer.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []  # neither the temporary nor a half map

@@ -23,6 +23,10 @@ from PIL import Image
 TEMP_SUFFIX = ".part"
 STALE_AFTER_S = 3600.0
 
+#: Temporaries of this process not yet renamed into place; a worker ended by
+#: SIGTERM removes them before it exits (see ``remove_open_temporaries``).
+_OPEN_TEMPORARIES: set[Path] = set()
+
 
 def current_umask() -> int:
     """The process umask (reading it means setting it; restored at once)."""
@@ -63,6 +67,18 @@ def clean_stale_temporaries(folder: str | Path, older_than_s: float = STALE_AFTE
     return removed
 
 
+def remove_open_temporaries() -> None:
+    """Delete the temporaries this process is writing (for a process about to be killed).
+
+    A pool worker ended by SIGTERM dies at once, outside any ``except`` or
+    ``finally``; without this its half-written temporary would stay until the
+    next run's stale sweep, an hour later.
+    """
+    for tmp_path in list(_OPEN_TEMPORARIES):
+        with contextlib.suppress(OSError):
+            tmp_path.unlink()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
@@ -71,13 +87,16 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    honour_umask(tmp_path)
+    _OPEN_TEMPORARIES.add(tmp_path)
     try:
+        honour_umask(tmp_path)
         yield tmp_path
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+    finally:
+        _OPEN_TEMPORARIES.discard(tmp_path)
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
