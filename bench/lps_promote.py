@@ -53,7 +53,7 @@ def prior_folders(out: Path, reference: Path | None, workers: int) -> dict[str, 
         for name in SETS:
             samples = open_dataset(dataset_path(name)).samples
             pseudo_labels.write_coarse_maps(
-                TorchRuntime(model), spec["input_size"], samples, out / key / name
+                TorchRuntime(model), [spec["input_size"]], samples, out / key / name
             )
         folders[label] = out / key
     return folders

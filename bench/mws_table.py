@@ -38,7 +38,7 @@ def network_maps(model_file: Path, out: Path) -> Path:
     model, spec = load_model(model_file)
     for name in SETS:
         samples = open_dataset(dataset_path(name)).samples
-        write_coarse_maps(TorchRuntime(model), spec["input_size"], samples, out / name)
+        write_coarse_maps(TorchRuntime(model), [spec["input_size"]], samples, out / name)
     return out
 
 

@@ -34,7 +34,9 @@ SETS = ("ECSSD", "SOD")
 
 
 def network_maps(runtime, size: int, folder: Path, name: str) -> None:
-    pseudo_labels.write_coarse_maps(runtime, size, open_dataset(dataset_path(name)).samples, folder)
+    pseudo_labels.write_coarse_maps(
+        runtime, [size], open_dataset(dataset_path(name)).samples, folder
+    )
 
 
 def refined_maps(

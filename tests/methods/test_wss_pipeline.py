@@ -50,7 +50,13 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
     monkeypatch.setattr(datasets, "read_mask", spy(training_reads))
     run = tmp_path / "run"
     summaries = wss.train(config, run)
-    assert list(summaries) == ["stage1", "labels1", "round1", "labels2", "round2"]
+    assert list(summaries) == ["stage1", "labels1", "round1", "labels2", "round2", "final"]
+    # each round validated on the held-out masks at its last step; the better round is shipped
+    scores = {name: summaries[name]["val"]["value"] for name in ("round1", "round2")}
+    assert summaries["final"]["round"] == max(scores, key=lambda name: (scores[name], name))
+    assert summaries["final"]["file"] == "best.safetensors"
+    chosen = run / summaries["final"]["round"] / "best.safetensors"
+    assert (run / "final.safetensors").read_bytes() == chosen.read_bytes()
     assert summaries["stage1"]["classes"] == 2
     train_stems = {f"img{i:03d}" for i in range(12) if i % 4 != 3}
     labels = sorted(p.stem for p in (run / "labels1" / "labels").iterdir())

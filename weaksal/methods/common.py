@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -211,17 +211,28 @@ def image_mask_batch(
 
 
 def fit_pseudo_labels(
-    trainer, model, raw, optimizer, dataset, settings: Mapping[str, Any], channels_last: bool
+    trainer,
+    model,
+    raw,
+    optimizer,
+    dataset,
+    settings: Mapping[str, Any],
+    channels_last: bool,
+    validate: Callable[[], dict[str, float]] | None = None,
+    on_best: Callable[[int], None] | None = None,
 ) -> None:
     """Self-training loop: a saliency network fits (pseudo-)labels with the bootstrapping loss.
 
     ``settings``: a resolved :class:`~weaksal.engine.schema.BootstrapTrainSection`.
+    ``validate`` (held-out images with masks, never the training ones) scores
+    the network every ``engine.val_every`` steps; ``on_best`` keeps the best.
     """
     from weaksal.nn.losses import bootstrapping_loss
 
     steps = int(settings["steps"])
     batches = trainer.loader(dataset, int(settings["batch_size"]), steps)
-    for step, batch in zip(trainer.steps(steps), batches, strict=False):
+    schedule = trainer.steps(steps, validate, "maxf" if validate else None, on_best)
+    for step, batch in zip(schedule, batches, strict=False):
         lr = set_lr(optimizer, float(settings["lr"]), step, steps, settings["schedule"])
         images, labels = image_mask_batch(trainer, batch, step, settings["flip"], channels_last)
         logits = model(images).saliency.float()

@@ -33,6 +33,7 @@ from weaksal.engine.schema import (
     SaliencyModelSection,
     TrainSection,
     resolve_config,
+    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
@@ -40,15 +41,17 @@ from weaksal.inference import TorchRuntime
 from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     build_optimizer,
+    evaluate_model,
     fit_pseudo_labels,
     flip_generator,
     guarded_step,
+    headline,
     network_spec,
     prepare_images,
     random_hflip,
     set_lr,
 )
-from weaksal.methods.pseudo_labels import make_labels
+from weaksal.methods.pseudo_labels import make_labels, plausible_labels
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
@@ -87,6 +90,10 @@ class WSSLabels:
     threshold_round1: float = 0.65  # the FIN map above it starts as foreground (code: fore_thr)
     threshold_later: float = 0.4  # round II started from the FCN map above 0.4
     workers: int = 2
+    sizes: list[int] | None = None  # input sizes whose coarse maps are averaged (null: model's)
+    flip: bool = False  # also average the mirror images' maps
+    min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: rounds skip images whose
+    max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
 
 
 @dataclass
@@ -207,9 +214,16 @@ def train_stage2(
     resume: bool,
     round_name: str,
 ) -> dict[str, Any]:
-    """Self-training round: the FCN restarts from the stage-1 weights and fits the pseudo-labels."""
+    """Self-training round: the FCN restarts from the stage-1 weights and fits the pseudo-labels.
+
+    The label gate (``labels.min_foreground`` / ``max_foreground``) leaves out
+    images whose label is implausible. With a ``data.val_split`` the held-out
+    images' masks score the FCN every ``engine.val_every`` steps and the best
+    is kept as ``best.safetensors`` (validation only: no training mask is read).
+    """
     stage_config = _stage_config(config, "stage2", round_name)
     t, data, m = stage_config["train"], config["data"], config["model"]
+    gates = config["labels"]
     trainer = Trainer(stage_config, folder, resume)
     spec = saliency_spec(config)
     model = create_model(spec, "none")
@@ -220,17 +234,63 @@ def train_stage2(
     raw = model
     optimizer = build_optimizer(model, t)
     model, optimizer = trainer.setup("fcn", model, optimizer)
-    samples = [
-        Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png")
-        for s in split_samples(data["train"], data["train_split"])
-    ]
+    training, dropped = plausible_labels(
+        split_samples(data["train"], data["train_split"]),
+        label_dir,
+        float(gates["min_foreground"]),
+        float(gates["max_foreground"]),
+    )
+    samples = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in training]
     size = int(m["input_size"])
+    val_samples = split_samples(data["train"], data["val_split"]) if data["val_split"] else []
+    val_samples = [s for s in val_samples if s.mask is not None]
+
+    def validate() -> dict[str, float]:
+        return headline(
+            evaluate_model(
+                raw, val_samples, size, device=trainer.device, channels_last=channels_last
+            )
+        )
+
+    def keep_best(step: int) -> None:
+        save_model(folder / "best.safetensors", raw, spec)
+
     fit_pseudo_labels(
-        trainer, model, raw, optimizer, SaliencyDataset(samples, size), t, channels_last
+        trainer,
+        model,
+        raw,
+        optimizer,
+        SaliencyDataset(samples, size),
+        t,
+        channels_last,
+        validate if val_samples else None,
+        keep_best,
     )
     if trainer.is_writer:
         save_model(folder / "fcn.safetensors", raw, spec)
-    return {"steps": int(t["steps"])}
+    return {
+        "steps": int(t["steps"]),
+        "images": len(samples),
+        "dropped_by_label_gate": len(dropped),
+        "val": dict(trainer.best),
+    }
+
+
+def round_model(round_dir: Path) -> Path:
+    """A round's model: its best-on-val checkpoint when it was validated, else its last."""
+    best = round_dir / "best.safetensors"
+    return best if best.exists() else round_dir / "fcn.safetensors"
+
+
+def chosen_round(summaries: dict[str, Any], rounds: int) -> str:
+    """The round whose best validation max F is highest (the last round without validation)."""
+    scored = {
+        f"round{i}": summaries[f"round{i}"].get("val", {}).get("value")
+        for i in range(1, rounds + 1)
+    }
+    if any(value is None for value in scored.values()):
+        return f"round{rounds}"
+    return max(scored, key=lambda name: (scored[name], name))
 
 
 # -- the pipeline -------------------------------------------------------------
@@ -248,7 +308,9 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         )
 
     def round_runtime(name: str):
-        return TorchRuntime(load_model(run_dir / name / "fcn.safetensors", device)[0], device)
+        return TorchRuntime(load_model(round_model(run_dir / name), device)[0], device)
+
+    sizes = labels["sizes"] or [size]
 
     rounds = int(config["stage2"]["rounds"])
     stages = [
@@ -257,12 +319,13 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             "labels1",
             lambda folder: make_labels(
                 stage1_runtime(),
-                size,
+                sizes,
                 train_samples,
                 folder,
                 labels["refine"],
                 float(labels["threshold_round1"]),
                 int(labels["workers"]),
+                bool(labels["flip"]),
             ),
         ),
     ]
@@ -286,17 +349,20 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
                     f"labels{index + 1}",
                     lambda folder, i=index: make_labels(
                         round_runtime(f"round{i}"),
-                        size,
+                        sizes,
                         train_samples,
                         folder,
                         labels["refine"],
                         float(labels["threshold_later"]),
                         int(labels["workers"]),
+                        bool(labels["flip"]),
                     ),
                 )
             )
     summaries = run_pipeline(run_dir, stages)
-    shutil.copyfile(run_dir / f"round{rounds}" / "fcn.safetensors", run_dir / "final.safetensors")
+    final = chosen_round(summaries, rounds)
+    shutil.copyfile(round_model(run_dir / final), run_dir / "final.safetensors")
+    summaries["final"] = {"round": final, "file": round_model(run_dir / final).name}
     write_json(run_dir / "summary.json", summaries)
     return summaries
 
