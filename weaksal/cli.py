@@ -522,6 +522,13 @@ def promote(
     batch_size: int = typer.Option(8, min=1, help="Images per forward pass."),
     device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
     bf16: bool = typer.Option(False, help="bf16 autocast (fast on recent CPUs and GPUs)."),
+    gate: float = typer.Option(
+        None,
+        min=-1.0,
+        max=1.0,
+        help="Leave a prior as it was where LPS's map is not more certain than it by this much"
+        " (mean |2p-1|); off by default.",
+    ),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
     ),
@@ -532,7 +539,13 @@ def promote(
     _report_unused(images)
 
     promoter = open_promoter(
-        model, iterations=iters, regions=regions, threshold=threshold, device=device, bf16=bf16
+        model,
+        iterations=iters,
+        regions=regions,
+        threshold=threshold,
+        device=device,
+        bf16=bf16,
+        gate=gate,
     )
     if regions not in ("soft", "binary"):
         raise typer.BadParameter(f"--regions must be soft or binary, not {regions!r}")
@@ -548,6 +561,12 @@ def promote(
             highlight=False,
         )
     rank, world = report.shard
+    if gate is not None:
+        console.print(
+            f"{len(report.left_as_prior)} of {len(report.done)} priors left as they were"
+            f" (LPS's map not more certain by {gate})",
+            highlight=False,
+        )
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
     if report.missing_prior:  # images left unpromoted: not a success
         raise typer.Exit(1)

@@ -155,8 +155,21 @@ def segment_images(
     return maps
 
 
+def certainty(maps: torch.Tensor) -> torch.Tensor:
+    """Mean ``|2 p - 1|`` of each ``(N, 1, H, W)`` map: 0 all grey, 1 all black or white."""
+    return (2.0 * maps.float() - 1.0).abs().mean(dim=(1, 2, 3))
+
+
 class Promoter:
-    """An LPS model ready to promote: device, optional bf16 autocast, the test-time settings."""
+    """An LPS model ready to promote: device, optional bf16 autocast, the test-time settings.
+
+    ``gate``: leave a prior as it was when LPS's map is not more certain than
+    it by at least ``gate`` (``certainty(promoted) - certainty(prior) < gate``).
+    A strong detector's map is already nearly binary; where LPS only redraws it
+    with its own errors it gains no certainty, while a weak prior (a classical
+    map, grey almost everywhere) gains a lot. ``left`` lists, for the images of
+    the last :meth:`maps` call, whether the prior was returned unchanged.
+    """
 
     def __init__(
         self,
@@ -167,6 +180,7 @@ class Promoter:
         threshold: float = 0.5,
         device: str | torch.device = "cpu",
         bf16: bool = False,
+        gate: float | None = None,
     ) -> None:
         if iterations < 1:
             raise ValueError(f"iterations must be at least 1, got {iterations}")
@@ -181,6 +195,8 @@ class Promoter:
         self.regions = regions
         self.threshold = threshold
         self.bf16 = bf16
+        self.gate = gate
+        self.left: list[bool] = []
 
     def identity(self) -> dict:
         """What makes the promoted maps: weights, input size and test-time settings."""
@@ -191,6 +207,7 @@ class Promoter:
             "regions": self.regions,
             "threshold": self.threshold if self.regions == "binary" else None,
             "bf16": self.bf16,
+            "gate": self.gate,
         }
 
     @classmethod
@@ -230,4 +247,16 @@ class Promoter:
         if history is not None:
             for step in steps:
                 history.append(maps_at_original_size(step[:, 0].float().cpu().numpy(), shapes))
-        return maps_at_original_size(result[:, 0].float().cpu().numpy(), shapes)
+        promoted = maps_at_original_size(result[:, 0].float().cpu().numpy(), shapes)
+        if self.gate is None:
+            self.left = [False] * len(promoted)
+            return promoted
+        gain = certainty(result) - certainty(prior_t)
+        self.left = (gain < self.gate).tolist()
+        as_given = maps_at_original_size(
+            [np.asarray(p, np.float32) / np.float32(255.0) for p in priors], shapes
+        )  # a prior of the image's size comes back unchanged, another size is resized
+        return [
+            prior if keep else one
+            for prior, one, keep in zip(as_given, promoted, self.left, strict=True)
+        ]

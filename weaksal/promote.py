@@ -31,6 +31,7 @@ class PromoteReport:
     kept: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     missing_prior: list[str] = field(default_factory=list)
+    left_as_prior: list[str] = field(default_factory=list)  # the gate kept the prior as it was
     shard: tuple[int, int] = (0, 1)
 
 
@@ -97,7 +98,10 @@ def promote_folder(
             maps.append(prior)
         if not loaded:
             continue
-        for sample, saliency in zip(loaded, promoter.maps(arrays, maps), strict=True):
+        promoted = promoter.maps(arrays, maps)
+        for sample, saliency, left in zip(loaded, promoted, promoter.left, strict=True):
             write_png(out / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
             report.done.append(sample.stem)
+            if left:
+                report.left_as_prior.append(sample.stem)
     return report

@@ -10,7 +10,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from weaksal.cli import app
-from weaksal.methods.lps import flipped_prior
+from weaksal.data.imageio import read_prediction
+from weaksal.methods.lps import _detector_errors, detector_like_prior, flipped_prior
 from weaksal.models import create_model, save_model
 from weaksal.models.lps import LPSNet, resize_prior
 from weaksal.nn.heads import SubPixelUpsample
@@ -133,6 +134,57 @@ def test_flipped_prior_flips_about_p_and_splits_across_ranks():
     assert torch.equal(flipped_prior(masks, 0.0, torch.Generator()), masks)
 
 
+def _square_masks(n: int = 8) -> torch.Tensor:
+    masks = torch.zeros(n, 1, 64, 64)
+    masks[:, :, 16:48, 16:48] = 1.0
+    return masks
+
+
+def test_detector_like_priors_keep_the_object_roughly_and_split_across_ranks():
+    masks = _square_masks()
+    clean = detector_like_prior(masks, 0.0, 0.0, torch.Generator().manual_seed(1))
+    assert torch.equal(clean, masks)  # share 0, p 0: the mask itself
+    priors = detector_like_prior(masks, 1.0, 0.0, torch.Generator().manual_seed(1))
+    assert priors.shape == masks.shape and priors.min() >= 0.0 and priors.max() <= 1.0
+    assert (priors != masks).any(dim=(1, 2, 3)).float().mean() >= 0.75  # most images changed
+    inside = priors[:, :, 16:48, 16:48].mean(dim=(1, 2, 3))
+    outside = (priors.sum(dim=(1, 2, 3)) - inside * 32 * 32) / (64 * 64 - 32 * 32)
+    assert (inside > outside).float().mean() >= 0.75  # still mostly a map of the object
+    shares = [
+        detector_like_prior(masks[r::2], 1.0, 0.05, torch.Generator().manual_seed(4), r, 2)
+        for r in range(2)
+    ]
+    full = detector_like_prior(masks, 1.0, 0.05, torch.Generator().manual_seed(4))
+    assert torch.equal(shares[0], full[0::2]) and torch.equal(shares[1], full[1::2])
+
+
+def test_each_detector_error_does_what_it_says():
+    mask = _square_masks(1)
+    none = torch.ones(16)  # every draw 1: no error applies
+    assert torch.equal(_detector_errors(mask, none), mask)
+    grow = none.clone()
+    grow[0], grow[1], grow[2] = 0.0, 1.0, 0.0  # boundary, 6% of 64 -> 7x7 max-pool: +3 pixels
+    assert _detector_errors(mask, grow).sum() == 38 * 38
+    shrink = grow.clone()
+    shrink[2] = 1.0
+    assert _detector_errors(mask, shrink).sum() == 26 * 26
+    hole = none.clone()
+    hole[3], hole[4], hole[5] = 0.0, 0.5, 0.0  # a disc of 0.3 x the object's radius removed
+    holed = _detector_errors(mask, hole)
+    assert 0 < (mask - holed).sum() < 0.2 * mask.sum() and (holed <= mask).all()
+    blob = none.clone()
+    blob[6], blob[7], blob[8], blob[10] = 0.0, 0.05, 0.05, 1.0  # full-strength blob at a corner
+    assert _detector_errors(mask, blob)[0, 0, 3, 3] > 0.9
+    soft = none.clone()
+    soft[11] = 0.0
+    blurred = _detector_errors(mask, soft)
+    assert 0.1 < blurred[0, 0, 32, 16] < 0.9 and blurred[0, 0, 32, 32] > 0.99
+    flat = none.clone()
+    flat[13], flat[14], flat[15] = 0.0, 1.0, 1.0  # range compressed to [0.3, 0.6]
+    squeezed = _detector_errors(mask, flat)
+    assert torch.allclose(squeezed.unique(), torch.tensor([0.3, 0.6]))
+
+
 @pytest.fixture()
 def promote_setup(tmp_path):
     rng = np.random.default_rng(0)
@@ -182,6 +234,17 @@ def test_promote_cli(promote_setup, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1, result.output  # an image left without a prior is not success
     assert "1 images have no prior map" in result.output and "3 written" in result.output
+    gated = CliRunner().invoke(
+        app,
+        [
+            "promote", "--model", str(model_file), "--images", str(images), "--prior",
+            str(priors), "--out", str(tmp_path / "gated"), "--iters", "1", "--gate", "1.0",
+        ],
+    )  # fmt: skip
+    assert "3 of 3 priors left as they were" in gated.output  # no map gains a certainty of 1
+    assert np.array_equal(
+        read_prediction(tmp_path / "gated" / "c.png"), read_prediction(priors / "c.jpg")
+    )
     bad = CliRunner().invoke(
         app, ["predict", "--model", str(model_file), "--images", str(images), "--out", "x"]
     )
@@ -198,3 +261,28 @@ def test_lps_on_a_fast_decoder_embeds_its_stride_4_map(decoder):
         promoted = model.promote(x, prior, iterations=2)
     assert pixels.shape == (2, 16, 16, 16) and model.encoder.output_stride == 32
     assert promoted.shape == (2, 1, 16, 16) and ((promoted >= 0) & (promoted <= 1)).all()
+
+
+class ConstantPromotion(torch.nn.Module):
+    """An LPS stand-in whose promoted map is 0.9 everywhere (certainty 0.8)."""
+
+    def promote(self, rgb, prior, iterations, regions, threshold, steps):
+        return torch.full_like(prior, 0.9)
+
+
+def test_the_gate_leaves_priors_that_lps_makes_no_more_certain():
+    images = [np.zeros((20, 30, 3), np.uint8), np.zeros((12, 12, 3), np.uint8)]
+    binary = np.zeros((20, 30), np.uint8)
+    binary[5:15, 10:20] = 255  # certainty 1: LPS's 0.8 is a loss of 0.2
+    grey = np.full((12, 12), 128, np.uint8)  # certainty 0.004: LPS gains 0.796
+    open_gate = Promoter(ConstantPromotion(), 32, iterations=1)
+    assert all(np.allclose(m, 0.9) for m in open_gate.maps(images, [binary, grey]))
+    assert open_gate.left == [False, False]
+    for gate, left in ((0.0, [True, False]), (-0.3, [False, False]), (0.9, [True, True])):
+        promoter = Promoter(ConstantPromotion(), 32, iterations=1, gate=gate)
+        maps = promoter.maps(images, [binary, grey])
+        assert promoter.left == left
+        for prior, one, kept in zip((binary, grey), maps, left, strict=True):
+            expected = prior / 255.0 if kept else np.full(prior.shape, 0.9)
+            assert np.allclose(one, expected, atol=1e-6)  # a kept prior: exactly as it was
+    assert Promoter(ConstantPromotion(), 32, gate=0.1).identity()["gate"] == 0.1

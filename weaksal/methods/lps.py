@@ -13,9 +13,11 @@ val priors, the network's real use, never a benchmark.
 
 from __future__ import annotations
 
+import math
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from weaksal.engine.schema import (
     SupervisedData,
     TrainSection,
     resolve_config,
+    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
@@ -76,7 +79,9 @@ class LPSValidation:
 
 @dataclass
 class LPSTrain(TrainSection):
-    flip_probability: float = 0.05  # p of Alg. 1: the prior is the mask with pixels flipped
+    flip_probability: float = within(0.0, 1.0, 0.05)  # p of Alg. 1: mask with pixels flipped
+    detector_share: float = within(0.0, 1.0, 0.0)  # images whose prior is first given a
+    # detector's errors (``detector_like_prior``) before the flips; 0 = the paper's prior
 
 
 SECTIONS = {
@@ -106,6 +111,87 @@ def flipped_prior(
     noise = torch.rand((local * world_size, *masks.shape[1:]), generator=generator) < p
     flips = noise[rank::world_size].to(masks.device)
     return ((masks > 0.5) ^ flips).float()
+
+
+def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``(1, 1, H, W)`` blurred by a separable Gaussian (edges replicated)."""
+    radius = max(1, int(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = (kernel / kernel.sum()).to(image)
+    padded = F.pad(image, (radius, radius, radius, radius), mode="replicate")
+    rows = F.conv2d(padded, kernel.view(1, 1, 1, -1))
+    return F.conv2d(rows, kernel.view(1, 1, -1, 1))
+
+
+def _detector_errors(mask: torch.Tensor, draws: torch.Tensor) -> torch.Tensor:
+    """One ``(1, 1, H, W)`` binary mask given the errors real detectors make (``draws``: 16 U(0,1)).
+
+    Each with its own chance: a boundary grown or shrunk by up to 6% of the
+    side; a missing part (a disc of the object removed); an extra blob on
+    the background; blurred edges; a compressed range (background not 0,
+    object not 1), as in a classical detector's low-contrast map.
+    """
+    h, w = mask.shape[-2:]
+    side = min(h, w)
+    out = mask.clone()
+    if draws[0] < 0.5:  # boundary off by a few pixels
+        k = 1 + 2 * int(draws[1] * 0.06 * side)
+        if k > 1:
+            pool = partial(F.max_pool2d, kernel_size=k, stride=1, padding=k // 2)
+            out = pool(out) if draws[2] < 0.5 else 1.0 - pool(1.0 - out)
+    foreground = out[0, 0] > 0.5
+    count = int(foreground.sum())
+    if draws[3] < 0.3 and count:  # a part of the object missed
+        ys, xs = torch.nonzero(foreground, as_tuple=True)
+        pick = min(int(draws[4] * count), count - 1)
+        radius = (count / math.pi) ** 0.5 * (0.3 + 0.5 * float(draws[5]))
+        yy, xx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+        disc = (yy - ys[pick]) ** 2 + (xx - xs[pick]) ** 2 <= radius**2
+        out[0, 0][disc] = 0.0
+    if draws[6] < 0.3:  # a distractor lit up
+        yy, xx = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
+        sigma = 0.05 + 0.15 * float(draws[9])
+        blob = torch.exp(-((yy - draws[7]) ** 2 + (xx - draws[8]) ** 2) / (2 * sigma**2))
+        out = torch.maximum(out, (0.4 + 0.6 * float(draws[10])) * blob.view(1, 1, h, w))
+    if draws[11] < 0.5:  # soft edges
+        out = _gaussian_blur(out, 1.0 + 0.03 * side * float(draws[12]))
+    if draws[13] < 0.5:  # low contrast
+        low, high = 0.3 * float(draws[14]), 1.0 - 0.4 * float(draws[15])
+        out = low + (high - low) * out
+    return out.clamp(0.0, 1.0)
+
+
+def detector_like_prior(
+    masks: torch.Tensor,
+    share: float,
+    p: float,
+    generator: torch.Generator,
+    rank: int = 0,
+    world_size: int = 1,
+) -> torch.Tensor:
+    """Training priors: for a ``share`` of the images the mask given a detector's errors.
+
+    The paper's prior (Alg. 1: the mask with 5% of pixels flipped) is far
+    from what a real detector gives: a model trained on it promotes weak
+    classical maps well but has never seen a nearly right map with soft
+    edges or a missing part, and makes strong detectors' maps worse. Here
+    ``share`` of the images first get :func:`_detector_errors`; then every
+    pixel flips with probability ``p`` (a flip of a soft value ``v`` is
+    ``1 - v``). Drawn for the global batch, this rank taking its share.
+    """
+    local = masks.shape[0]
+    total = local * world_size
+    chosen = (torch.rand(total, generator=generator) < share)[rank::world_size]
+    draws = torch.rand((total, 16), generator=generator)[rank::world_size]
+    flips = (torch.rand((total, *masks.shape[1:]), generator=generator) < p)[rank::world_size]
+    binary = (masks > 0.5).float().cpu()
+    priors = [
+        _detector_errors(binary[i : i + 1], draws[i]) if chosen[i] else binary[i : i + 1]
+        for i in range(local)
+    ]
+    prior = torch.cat(priors)
+    return torch.where(flips, 1.0 - prior, prior).to(masks.device)
 
 
 def score_promotion(
@@ -163,6 +249,7 @@ def train_network(
         save_model(folder / "best.safetensors", raw, spec)
 
     steps, flip_p = int(t["steps"]), float(t["flip_probability"])
+    share = float(t["detector_share"])
     batches = trainer.loader(train_set, int(t["batch_size"]), steps)
     rank, world = trainer.fabric.global_rank, trainer.fabric.world_size
     for step, batch in zip(
@@ -173,7 +260,10 @@ def train_network(
         lr = set_lr(optimizer, float(t["lr"]), step, steps, t["schedule"])
         images, masks = image_mask_batch(trainer, batch, step, t["flip"], channels_last)
         noise = flip_generator(trainer.seed + 1, step)  # another stream than the image flips
-        prior = flipped_prior(masks, flip_p, noise, rank, world)
+        if share:
+            prior = detector_like_prior(masks, share, flip_p, noise, rank, world)
+        else:  # the paper's prior, exactly as before
+            prior = flipped_prior(masks, flip_p, noise, rank, world)
         logits = model(images, prior).saliency.float()
         loss = F.binary_cross_entropy_with_logits(logits, masks)
         stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t["grad_clip"])
