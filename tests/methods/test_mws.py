@@ -232,8 +232,8 @@ def _tiny_config(tmp_path, *extra):
 @pytest.mark.parametrize(
     ("extra", "stages"),
     [
-        (["data.captions=null", "data.unlabelled=[]"], ["init", "labels", "snet"]),
-        (["data.tags=null"], ["init", "coherence", "labels", "snet"]),
+        (["data.captions=null", "data.unlabelled=[]"], ["init", "labels", "snet", "final"]),
+        (["data.tags=null"], ["init", "coherence", "labels", "snet", "final"]),
     ],
     ids=["tags-only", "captions-and-unlabelled"],
 )
@@ -241,7 +241,7 @@ def test_tiny_pipeline_with_some_sources(tmp_path, extra, stages):
     config, _ = _tiny_config(tmp_path, *extra)
     summaries = mws.train(config, tmp_path / "run")
     assert list(summaries) == stages
-    trained = summaries[stages[-3]]["networks"]
+    trained = summaries[stages[-4]]["networks"]
     assert trained == (["cnet"] if "data.tags=null" not in extra else ["pnet"])
     assert (tmp_path / "run" / "final.safetensors").is_file()
 
@@ -254,7 +254,10 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
     from weaksal.data import datasets
     from weaksal.models import load_model
 
-    config, coco = _tiny_config(tmp_path)
+    data = tmp_path / "tags"  # where _tiny_config makes the tagged set
+    config, coco = _tiny_config(
+        tmp_path, "snet.rounds=2", f"data.validation={{dataset: {data}, split: val}}"
+    )
     training_reads = []
     real = datasets.read_mask
     monkeypatch.setattr(
@@ -262,7 +265,17 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
     )
     run = tmp_path / "run"
     summaries = mws.train(config, run)
-    assert list(summaries) == ["init", "transfer", "coherence", "labels", "snet"]
+    assert list(summaries) == [
+        "init", "transfer", "coherence", "labels", "snet", "labels2", "snet2", "final"
+    ]  # fmt: skip
+    # two SNet rounds, the second on labels from the first's maps; the better on val shipped
+    scores = {name: summaries[name]["val"]["value"] for name in ("snet", "snet2")}
+    assert summaries["final"]["round"] == max(scores, key=lambda n: (scores[n], n))
+    chosen = run / summaries["final"]["round"] / "best.safetensors"
+    assert (run / "final.safetensors").read_bytes() == chosen.read_bytes()
+    assert len(list((run / "labels2" / "labels").iterdir())) == len(
+        list((run / "labels" / "labels").iterdir())
+    )
     assert summaries["transfer"]["transfer"] and not summaries["transfer"]["coherence"]
     assert summaries["coherence"]["coherence"]
     assert not [p for p in training_reads if "/masks/" in p]  # SNet saw pseudo-labels only

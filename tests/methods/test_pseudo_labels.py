@@ -7,7 +7,7 @@ import numpy as np
 from weaksal.data.atomic import write_png
 from weaksal.data.layouts import Sample
 from weaksal.methods.pseudo_labels import averaged_maps, foreground_fraction, plausible_labels
-from weaksal.methods.wss import chosen_round
+from weaksal.methods.self_training import chosen_round
 
 
 class ColumnRuntime:
@@ -63,7 +63,9 @@ def test_the_round_with_the_best_validation_is_chosen():
         "round2": {"val": {"key": "maxf", "value": 0.74, "step": 800}},
         "round3": {"val": {"key": "maxf", "value": 0.73, "step": 1200}},
     }
-    assert chosen_round(summaries, 3) == "round2"
+    rounds = ["round1", "round2", "round3"]
+    assert chosen_round(summaries, rounds) == "round2"
     summaries["round3"]["val"]["value"] = 0.74  # a tie goes to the later round
-    assert chosen_round(summaries, 3) == "round3"
-    assert chosen_round({"round1": {"val": {}}, "round2": {"val": {}}}, 2) == "round2"
+    assert chosen_round(summaries, rounds) == "round3"
+    unscored = {"snet": {"val": {}}, "snet2": {"val": {}}}
+    assert chosen_round(unscored, ["snet", "snet2"]) == "snet2"  # no validation: the last

@@ -320,11 +320,11 @@ def colour_jitter(
     return x
 
 
-def kept_model(folder: str | Path) -> Path:
+def kept_model(folder: str | Path, last: str = "final.safetensors") -> Path:
     """The model a training folder keeps: ``best.safetensors`` when it validated, else
-    ``final.safetensors``."""
+    its last weights (``last``)."""
     best = Path(folder) / "best.safetensors"
-    return best if best.exists() else Path(folder) / "final.safetensors"
+    return best if best.exists() else Path(folder) / last
 
 
 def evaluate_run(

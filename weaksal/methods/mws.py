@@ -41,7 +41,6 @@ import torch
 import torch.nn.functional as F
 
 from weaksal.data.atomic import write_json
-from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import source_samples
 from weaksal.data.weak import (
@@ -56,7 +55,9 @@ from weaksal.engine.schema import (
     EngineSection,
     SaliencyModelSection,
     TrainSection,
+    at_least,
     resolve_config,
+    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
@@ -64,18 +65,21 @@ from weaksal.errors import WeaksalError
 from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     build_optimizer,
-    fit_pseudo_labels,
     flip_generator,
     guarded_step,
+    kept_model,
     network_spec,
     prepare_images,
     random_hflip,
     set_lr,
 )
 from weaksal.methods.pseudo_labels import make_labels
+from weaksal.methods.self_training import chosen_round, fit_round
 from weaksal.models import MapAverage, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
 from weaksal.refine.manifold_ranking import mr_refine
+
+SNET = "snet.safetensors"  # a round's last weights (its best on val: best.safetensors)
 
 
 # -- config -------------------------------------------------------------------
@@ -96,6 +100,7 @@ class MWSData:
     captions: dict | str | None = None  # null: no PNet (tags only)
     unlabelled: list | None = None  # null or []: no coherence stage
     pseudo_labels: dict | str = "DUTS-TR-50"  # the images SNet learns from
+    validation: dict | str | None = None  # held-out images with masks scoring SNet (null: none)
     min_word_count: int = 4  # vocabulary: words seen at least this often (code: 4)
     max_caption_length: int = 20
 
@@ -121,6 +126,14 @@ class MWSLabels:
     normalise: bool = True  # min-max the mean map per image first (the maps are not calibrated)
     threshold: float = 0.5  # for the refiners that take one
     workers: int = 2
+    threshold_later: float = 0.5  # labels of later rounds: from SNet's map (refiners with one)
+    min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: SNet skips images whose
+    max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
+
+
+@dataclass
+class SNetTrain(BootstrapTrainSection):
+    rounds: int = at_least(1, 1)  # self-training rounds: SNet's maps make the next labels
 
 
 SECTIONS = {
@@ -131,7 +144,7 @@ SECTIONS = {
     "init": TrainSection,
     "joint": TrainSection,
     "labels": MWSLabels,
-    "snet": BootstrapTrainSection,
+    "snet": SNetTrain,
     "engine": EngineSection,
 }
 
@@ -396,23 +409,38 @@ def snet_spec(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def train_snet(
-    config: dict[str, Any], folder: Path, samples: Sequence[Sample], label_dir: Path, resume: bool
+    config: dict[str, Any],
+    folder: Path,
+    samples: Sequence[Sample],
+    label_dir: Path,
+    resume: bool,
+    stage: str = "snet",
 ) -> dict[str, Any]:
-    """SNet fits the binary pseudo-labels with the bootstrapping loss (Eq. 11)."""
+    """SNet fits the binary pseudo-labels with the bootstrapping loss (Eq. 11), from ImageNet
+    weights each round; label gate and validation: :func:`~weaksal.methods.self_training.fit_round`."""
     from weaksal.methods.common import setup_network
 
-    t = config["snet"]
-    trainer = Trainer({**config, "stage": "snet", "train": t}, folder, resume)
+    t, labels = config["snet"], config["labels"]
+    trainer = Trainer({**config, "stage": stage, "train": t}, folder, resume)
     spec = snet_spec(config)
     raw, model, optimizer, channels_last = setup_network(
         trainer, {**config, "train": t}, spec, "snet"
     )
-    labelled = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in samples]
-    dataset = SaliencyDataset(labelled, int(spec["input_size"]))
-    fit_pseudo_labels(trainer, model, raw, optimizer, dataset, t, channels_last)
-    if trainer.is_writer:
-        save_model(folder / "snet.safetensors", raw, spec)
-    return {"steps": int(t["steps"]), "images": len(labelled)}
+    validation = config["data"]["validation"]
+    return fit_round(
+        trainer,
+        raw,
+        model,
+        optimizer,
+        spec,
+        t,
+        samples,
+        label_dir,
+        (float(labels["min_foreground"]), float(labels["max_foreground"])),
+        [s for s in source_samples(validation) if s.mask is not None] if validation else [],
+        channels_last,
+        folder / SNET,
+    )
 
 
 # -- the pipeline -------------------------------------------------------------
@@ -452,19 +480,47 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             int(labels["workers"]),
         )
 
-    stages.append(Stage("labels", pseudo_labels))
-    stages.append(
-        Stage(
-            "snet",
-            lambda folder: train_snet(
-                config, folder, label_samples, run_dir / "labels" / "labels", resume
-            ),
+    def later_labels(folder: Path, previous: str) -> dict[str, Any]:
+        from weaksal.inference import TorchRuntime
+
+        model = load_model(kept_model(run_dir / previous, SNET), device)[0]
+        return make_labels(
+            TorchRuntime(model, device),
+            int(config["model"]["input_size"]),
+            label_samples,
+            folder,
+            labels["refine"],
+            float(labels["threshold_later"]),
+            int(labels["workers"]),
         )
-    )
+
+    stages.append(Stage("labels", pseudo_labels))
+    rounds = [round_name(i) for i in range(1, int(config["snet"]["rounds"]) + 1)]
+    for index, name in enumerate(rounds):
+        label_stage = "labels" if index == 0 else f"labels{index + 1}"
+        if index:
+            stages.append(
+                Stage(label_stage, lambda folder, p=rounds[index - 1]: later_labels(folder, p))
+            )
+        stages.append(
+            Stage(
+                name,
+                lambda folder, n=name, d=run_dir / label_stage / "labels": train_snet(
+                    config, folder, label_samples, d, resume, n
+                ),
+            )
+        )
     summaries = run_pipeline(run_dir, stages)
-    shutil.copyfile(run_dir / "snet" / "snet.safetensors", run_dir / "final.safetensors")
+    final = chosen_round(summaries, rounds)
+    shutil.copyfile(kept_model(run_dir / final, SNET), run_dir / "final.safetensors")
+    summaries["final"] = {"round": final, "file": kept_model(run_dir / final, SNET).name}
     write_json(run_dir / "summary.json", summaries)
     return summaries
+
+
+def round_name(index: int) -> str:
+    """SNet's round folders: ``snet``, then ``snet2``, ``snet3``... (the first as before rounds)."""
+    return "snet" if index == 1 else f"snet{index}"
 
 
 register_method(

@@ -23,8 +23,6 @@ from typing import Any
 import torch
 
 from weaksal.data.atomic import write_json
-from weaksal.data.datasets import SaliencyDataset
-from weaksal.data.layouts import Sample
 from weaksal.data.sources import split_samples
 from weaksal.data.weak import TaggedImages, tag_classes
 from weaksal.engine.schema import (
@@ -41,20 +39,21 @@ from weaksal.inference import TorchRuntime
 from weaksal.methods._registry import Shipped, register_method
 from weaksal.methods.common import (
     build_optimizer,
-    evaluate_model,
-    fit_pseudo_labels,
     flip_generator,
     guarded_step,
-    headline,
+    kept_model,
     network_spec,
     prepare_images,
     random_hflip,
     set_lr,
 )
-from weaksal.methods.pseudo_labels import make_labels, plausible_labels
+from weaksal.methods.pseudo_labels import make_labels
+from weaksal.methods.self_training import chosen_round, fit_round, held_out
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
+
+FCN = "fcn.safetensors"  # a round's last weights (its best on val: best.safetensors)
 
 
 # -- config -------------------------------------------------------------------
@@ -216,14 +215,10 @@ def train_stage2(
 ) -> dict[str, Any]:
     """Self-training round: the FCN restarts from the stage-1 weights and fits the pseudo-labels.
 
-    The label gate (``labels.min_foreground`` / ``max_foreground``) leaves out
-    images whose label is implausible. With a ``data.val_split`` the held-out
-    images' masks score the FCN every ``engine.val_every`` steps and the best
-    is kept as ``best.safetensors`` (validation only: no training mask is read).
+    Label gate and validation: :func:`weaksal.methods.self_training.fit_round`.
     """
     stage_config = _stage_config(config, "stage2", round_name)
-    t, data, m = stage_config["train"], config["data"], config["model"]
-    gates = config["labels"]
+    t, data, gates = stage_config["train"], config["data"], config["labels"]
     trainer = Trainer(stage_config, folder, resume)
     spec = saliency_spec(config)
     model = create_model(spec, "none")
@@ -234,63 +229,20 @@ def train_stage2(
     raw = model
     optimizer = build_optimizer(model, t)
     model, optimizer = trainer.setup("fcn", model, optimizer)
-    training, dropped = plausible_labels(
+    return fit_round(
+        trainer,
+        raw,
+        model,
+        optimizer,
+        spec,
+        t,
         split_samples(data["train"], data["train_split"]),
         label_dir,
-        float(gates["min_foreground"]),
-        float(gates["max_foreground"]),
-    )
-    samples = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in training]
-    size = int(m["input_size"])
-    val_samples = split_samples(data["train"], data["val_split"]) if data["val_split"] else []
-    val_samples = [s for s in val_samples if s.mask is not None]
-
-    def validate() -> dict[str, float]:
-        return headline(
-            evaluate_model(
-                raw, val_samples, size, device=trainer.device, channels_last=channels_last
-            )
-        )
-
-    def keep_best(step: int) -> None:
-        save_model(folder / "best.safetensors", raw, spec)
-
-    fit_pseudo_labels(
-        trainer,
-        model,
-        raw,
-        optimizer,
-        SaliencyDataset(samples, size),
-        t,
+        (float(gates["min_foreground"]), float(gates["max_foreground"])),
+        held_out(data["train"], data["val_split"]),
         channels_last,
-        validate if val_samples else None,
-        keep_best,
+        folder / "fcn.safetensors",
     )
-    if trainer.is_writer:
-        save_model(folder / "fcn.safetensors", raw, spec)
-    return {
-        "steps": int(t["steps"]),
-        "images": len(samples),
-        "dropped_by_label_gate": len(dropped),
-        "val": dict(trainer.best),
-    }
-
-
-def round_model(round_dir: Path) -> Path:
-    """A round's model: its best-on-val checkpoint when it was validated, else its last."""
-    best = round_dir / "best.safetensors"
-    return best if best.exists() else round_dir / "fcn.safetensors"
-
-
-def chosen_round(summaries: dict[str, Any], rounds: int) -> str:
-    """The round whose best validation max F is highest (the last round without validation)."""
-    scored = {
-        f"round{i}": summaries[f"round{i}"].get("val", {}).get("value")
-        for i in range(1, rounds + 1)
-    }
-    if any(value is None for value in scored.values()):
-        return f"round{rounds}"
-    return max(scored, key=lambda name: (scored[name], name))
 
 
 # -- the pipeline -------------------------------------------------------------
@@ -308,7 +260,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         )
 
     def round_runtime(name: str):
-        return TorchRuntime(load_model(round_model(run_dir / name), device)[0], device)
+        return TorchRuntime(load_model(kept_model(run_dir / name, FCN), device)[0], device)
 
     sizes = labels["sizes"] or [size]
 
@@ -360,9 +312,9 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
                 )
             )
     summaries = run_pipeline(run_dir, stages)
-    final = chosen_round(summaries, rounds)
-    shutil.copyfile(round_model(run_dir / final), run_dir / "final.safetensors")
-    summaries["final"] = {"round": final, "file": round_model(run_dir / final).name}
+    final = chosen_round(summaries, [f"round{i}" for i in range(1, rounds + 1)])
+    shutil.copyfile(kept_model(run_dir / final, FCN), run_dir / "final.safetensors")
+    summaries["final"] = {"round": final, "file": kept_model(run_dir / final, FCN).name}
     write_json(run_dir / "summary.json", summaries)
     return summaries
 

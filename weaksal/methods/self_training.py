@@ -1,0 +1,92 @@
+"""Self-training rounds: a saliency network fits pseudo-labels; its maps make the next ones.
+
+Shared by WSS (the FCN's rounds, Sec. 3.5) and MWS (SNet, Sec. 3.4). A round
+leaves out images whose label is implausible (the label gate), fits the rest
+with the bootstrapping loss, and, given held-out images with masks, scores
+the network every ``engine.val_every`` steps and keeps the best checkpoint.
+The pipeline ships the round with the best validation score: rounds are
+added while validation improves, never chosen on a benchmark. Training
+masks are never read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from weaksal.data.datasets import SaliencyDataset
+from weaksal.data.layouts import Sample
+from weaksal.data.sources import split_samples
+from weaksal.methods.common import evaluate_model, fit_pseudo_labels, headline
+from weaksal.methods.pseudo_labels import plausible_labels
+from weaksal.models import save_model
+
+
+def held_out(dataset: str, split: str | None) -> list[Sample]:
+    """The validation images that have masks (none without a split)."""
+    if not split:
+        return []
+    return [s for s in split_samples(dataset, split) if s.mask is not None]
+
+
+def fit_round(
+    trainer,
+    raw,
+    model,
+    optimizer,
+    spec: dict[str, Any],
+    settings: Mapping[str, Any],
+    samples: Sequence[Sample],
+    label_dir: Path,
+    gate: tuple[float, float],
+    val_samples: Sequence[Sample],
+    channels_last: bool,
+    last_file: Path,
+) -> dict[str, Any]:
+    """One round in ``last_file``'s folder: ``best.safetensors`` (validated) and ``last_file``.
+
+    ``gate``: the label's foreground share must lie in ``[low, high]``
+    (:func:`~weaksal.methods.pseudo_labels.plausible_labels`).
+    """
+    folder = last_file.parent
+    training, dropped = plausible_labels(samples, label_dir, *gate)
+    labelled = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in training]
+    size = int(spec["input_size"])
+
+    def validate() -> dict[str, float]:
+        results = evaluate_model(
+            raw, val_samples, size, device=trainer.device, channels_last=channels_last
+        )
+        return headline(results)
+
+    def keep_best(step: int) -> None:
+        save_model(folder / "best.safetensors", raw, spec)
+
+    fit_pseudo_labels(
+        trainer,
+        model,
+        raw,
+        optimizer,
+        SaliencyDataset(labelled, size),
+        settings,
+        channels_last,
+        validate if val_samples else None,
+        keep_best,
+    )
+    if trainer.is_writer:
+        save_model(last_file, raw, spec)
+    return {
+        "steps": int(settings["steps"]),
+        "images": len(labelled),
+        "dropped_by_label_gate": len(dropped),
+        "val": dict(trainer.best),
+    }
+
+
+def chosen_round(summaries: Mapping[str, Any], rounds: Sequence[str]) -> str:
+    """The round whose best validation max F is highest (a tie: the later; no validation: the last)."""
+    scored = {name: summaries[name].get("val", {}).get("value") for name in rounds}
+    if any(value is None for value in scored.values()):
+        return rounds[-1]
+    return max(rounds, key=lambda name: (scored[name], rounds.index(name)))
