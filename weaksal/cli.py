@@ -527,8 +527,9 @@ def promote(
         min=-1.0,
         max=1.0,
         help="Leave a prior as it was where LPS's map is not more certain than it by this much"
-        " (mean |2p-1|); off by default.",
+        " (mean |2p-1|). Default: the model's own gate, calibrated on val when it was trained.",
     ),
+    no_gate: bool = typer.Option(False, "--no-gate", help="Promote every prior (no gate)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
     ),
@@ -538,6 +539,9 @@ def promote(
 
     _report_unused(images)
 
+    if no_gate and gate is not None:
+        raise typer.BadParameter("--gate and --no-gate: give one of them")
+    chosen = {"gate": None} if no_gate else ({"gate": gate} if gate is not None else {})
     promoter = open_promoter(
         model,
         iterations=iters,
@@ -545,7 +549,7 @@ def promote(
         threshold=threshold,
         device=device,
         bf16=bf16,
-        gate=gate,
+        **chosen,
     )
     if regions not in ("soft", "binary"):
         raise typer.BadParameter(f"--regions must be soft or binary, not {regions!r}")
@@ -561,10 +565,10 @@ def promote(
             highlight=False,
         )
     rank, world = report.shard
-    if gate is not None:
+    if promoter.gate is not None:
         console.print(
             f"{len(report.left_as_prior)} of {len(report.done)} priors left as they were"
-            f" (LPS's map not more certain by {gate})",
+            f" (LPS's map not more certain by {promoter.gate})",
             highlight=False,
         )
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")

@@ -212,7 +212,11 @@ class Promoter:
 
     @classmethod
     def from_file(cls, model: str | Path, **settings) -> Promoter:
-        """An LPS model file (``weaksal.promote.open_promoter`` also takes shipped names)."""
+        """An LPS model file (``weaksal.promote.open_promoter`` also takes shipped names).
+
+        The gate is the file's own (calibrated when it was trained) unless
+        ``settings`` give one (``gate=None`` switches it off).
+        """
         from weaksal.models import load_model
 
         network, spec = load_model(model, settings.get("device", "cpu"))
@@ -221,7 +225,14 @@ class Promoter:
                 f"{model}: a {spec['task']} model, not a promoter (LPS). Fix: pass an LPS model "
                 "(`weaksal train lps`), or use `weaksal predict` for this one"
             )
-        return cls(network, int(spec["input_size"]), **settings)
+        gate = spec.get("gate")
+        if gate is not None and (isinstance(gate, bool) or not isinstance(gate, (int, float))):
+            raise CheckpointError(
+                model,
+                f"spec key 'gate' is {gate!r}, not a number",
+                "re-save it with a numeric gate",
+            )
+        return cls(network, int(spec["input_size"]), **{"gate": gate, **settings})
 
     def maps(
         self,

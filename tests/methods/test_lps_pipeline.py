@@ -8,30 +8,39 @@ import pytest
 
 from tests.engine.tiny import make_dataset
 from weaksal.engine.config import load_config
-from weaksal.methods import lps
+from weaksal.inference import Promoter
+from weaksal.methods import lps, lps_gate
 from weaksal.models import load_model
 
 pytestmark = pytest.mark.slow
 
 
-def test_tiny_lps_pipeline(tmp_path):
+def tiny_config(tmp_path, *extra: str) -> dict:
+    """The shipped LPS config on a 12-image generated set, 64 px, 32-dim embeddings."""
     data = make_dataset(tmp_path / "data", count=12)
     overrides = [
         f"data.train={data}",
         "model.pretrained=none",
         "model.input_size=64",
         "model.embed_dim=32",
-        "train.steps=4",
         "train.batch_size=2",
-        "validation.limit=0",
         "validation.workers=1",
         "engine.precision=32-true",
         "engine.workers=0",
         "engine.accelerator=cpu",
+        *extra,
+    ]
+    return load_config("configs/lps/lps_efficientnet_lite0.yaml", overrides)
+
+
+def test_tiny_lps_pipeline(tmp_path):
+    config = tiny_config(
+        tmp_path,
+        "train.steps=4",
+        "validation.limit=0",
         "engine.checkpoint_every=2",
         "engine.val_every=2",
-    ]
-    config = load_config("configs/lps/lps_efficientnet_lite0.yaml", overrides)
+    )
     run = tmp_path / "run"
     summaries = lps.train(config, run)
     assert list(summaries) == ["val_priors", "train"]
@@ -45,3 +54,49 @@ def test_tiny_lps_pipeline(tmp_path):
     assert [row["step"] for row in log if "val/maxf" in row] == [2, 4]
     again = lps.train(config, run)  # finished stages are skipped
     assert again == summaries
+
+
+def test_the_gate_stage_calibrates_on_val_and_the_final_model_carries_it(tmp_path):
+    config = tiny_config(
+        tmp_path,
+        "train.steps=2",
+        "gate.priors=[mr, ft]",
+        "gate.candidates=[0.0, 2.0]",  # 2.0: every prior kept (no map gains a certainty of 2)
+        "gate.workers=1",
+        "engine.val_every=0",
+    )
+    run = tmp_path / "run"
+    summaries = lps.train(config, run)
+    assert list(summaries) == ["val_priors", "train", "gate"]
+    gate = summaries["gate"]
+    assert gate["images"] == 3 and set(gate["priors"]) == {"mr", "ft"}
+    assert set(gate["candidates"]) == {"None", "0.0", "2.0"}
+    for prior, before in gate["priors"].items():  # keeping every prior reproduces its scores
+        kept_all = gate["candidates"]["2.0"][prior]
+        assert kept_all["kept"] == 1.0
+        assert kept_all["mae"] == pytest.approx(before["mae"], abs=1e-9)
+        assert kept_all["maxf"] == pytest.approx(before["maxf"], abs=1e-9)
+        assert gate["candidates"]["None"][prior]["kept"] == 0.0
+    # the choice follows the rule: a safe candidate (nothing worse) with the largest summed gain
+    expected = lps_gate.choose_gate(
+        gate["priors"],
+        {None if k == "None" else float(k): v for k, v in gate["candidates"].items()},
+    )
+    assert gate["gate"] == expected
+    _, spec = load_model(run / "final.safetensors")
+    assert spec["gate"] == expected
+    assert Promoter.from_file(run / "final.safetensors").gate == expected
+    assert Promoter.from_file(run / "final.safetensors", gate=None).gate is None
+
+
+def test_choose_gate_prefers_safe_candidates_then_the_least_harm():
+    before = {"weak": {"maxf": 0.6, "mae": 0.2}, "strong": {"maxf": 0.9, "mae": 0.05}}
+    after = {
+        None: {"weak": {"maxf": 0.8, "mae": 0.1}, "strong": {"maxf": 0.88, "mae": 0.07}},
+        0.1: {"weak": {"maxf": 0.78, "mae": 0.11}, "strong": {"maxf": 0.9, "mae": 0.05}},
+        0.3: {"weak": {"maxf": 0.6, "mae": 0.2}, "strong": {"maxf": 0.9, "mae": 0.05}},
+    }
+    assert lps_gate.choose_gate(before, after) == 0.1  # safe, and gains more than 0.3
+    del after[0.1], after[0.3]
+    after[0.2] = {"weak": {"maxf": 0.7, "mae": 0.15}, "strong": {"maxf": 0.895, "mae": 0.051}}
+    assert lps_gate.choose_gate(before, after) == 0.2  # none safe: the smallest worst loss

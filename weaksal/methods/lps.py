@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from weaksal.engine.schema import (
     SaliencyModelSection,
     SupervisedData,
     TrainSection,
+    at_least,
     resolve_config,
     within,
 )
@@ -54,7 +55,7 @@ from weaksal.methods.common import (
     setup_network,
 )
 from weaksal.metrics.evaluator import SaliencyEvaluator
-from weaksal.models import save_model
+from weaksal.models import load_model, save_model
 
 
 # -- config -------------------------------------------------------------------
@@ -84,11 +85,23 @@ class LPSTrain(TrainSection):
     # detector's errors (``detector_like_prior``) before the flips; 0 = the paper's prior
 
 
+@dataclass
+class LPSGate:
+    """The certainty gate (:mod:`weaksal.methods.lps_gate`), calibrated on the val split."""
+
+    priors: list[str] = field(default_factory=list)  # detectors or saliency model files whose
+    # val maps calibrate it ([]: no gate); a model must not have been trained on val images
+    candidates: list[float] = field(default_factory=lambda: [-0.1, 0.0, 0.05, 0.1, 0.2, 0.3])
+    iterations: int = at_least(1, 3)  # T of the promotion it is calibrated for (the CLI's)
+    workers: int = at_least(1, 2)
+
+
 SECTIONS = {
     "model": LPSModel,
     "data": SupervisedData,
     "validation": LPSValidation,
     "train": LPSTrain,
+    "gate": LPSGate,
     "engine": EngineSection,
 }
 
@@ -291,10 +304,30 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             )
         )
     stages.append(Stage("train", lambda folder: train_network(config, folder, val_priors, resume)))
+    g = config["gate"]
+    if g["priors"]:
+        stages.append(Stage("gate", lambda folder: calibrate_gate(config, folder, run_dir)))
     summaries = run_pipeline(run_dir, stages)
-    shutil.copyfile(kept_model(run_dir / "train"), run_dir / "final.safetensors")
+    if g["priors"]:  # the final model carries its gate: `weaksal promote` applies it by default
+        network, spec = load_model(kept_model(run_dir / "train"))
+        save_model(
+            run_dir / "final.safetensors", network, {**spec, "gate": summaries["gate"]["gate"]}
+        )
+    else:
+        shutil.copyfile(kept_model(run_dir / "train"), run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
     return summaries
+
+
+def calibrate_gate(config: dict[str, Any], folder: Path, run_dir: Path) -> dict[str, Any]:
+    """The ``gate`` stage: every val image with a mask, the trained model, no gate yet."""
+    from weaksal.methods.lps_gate import calibrate
+
+    g, data = config["gate"], config["data"]
+    samples = [s for s in split_samples(data["train"], data["val_split"]) if s.mask is not None]
+    network, spec = load_model(kept_model(run_dir / "train"))
+    promoter = Promoter(network, int(spec["input_size"]), int(g["iterations"]))
+    return calibrate(promoter, samples, g["priors"], g["candidates"], folder, int(g["workers"]))
 
 
 register_method(

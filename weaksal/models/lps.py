@@ -201,6 +201,7 @@ class LPSNet(nn.Module):
         "embed_dim": 512,
         "region": "conv",
         "embed_stride": 2,
+        "gate": None,  # the certainty gate calibrated on val (weaksal.methods.lps_gate); None: off
     },
     legacy_keys={"upsample.": "decoder.upsample."},
     about="LPS: image + prior map -> promoted map (weaksal promote)",

@@ -1,0 +1,135 @@
+"""Issue 18's tables: MR, the reference, every weakly-supervised model and LPS promotions, on ECSSD and SOD.
+
+Each row is ``NAME=SOURCE``:
+
+- ``classic:DETECTOR`` - a classical detector (``mr``, ``rbd``...);
+- a saliency model file (``.safetensors``) or a shipped model's name;
+- ``promote:LPS_MODEL:ROW[:GATE]`` - another row's maps promoted by an LPS
+  model (T = 3), optionally with the certainty gate; the share of maps the
+  gate left as they were is printed beside the row.
+
+Maps are cached under ``OUT/maps/<row>/<set>/`` (a re-run scores what is
+there: delete a row's folder after changing its source) and scored in both
+max-F conventions; ``OUT/tables.json`` keeps every number.
+
+    python bench/weak_tables.py --out runs/weak-tables \\
+        --row "MR=classic:mr" \\
+        --row "WSS (issue 6)=runs/shipped-before/wss/model.safetensors" \\
+        --row "LPS(MR)=promote:runs/lps-fpn/final.safetensors:MR"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from common import score
+
+from weaksal.classic.files import write_detector_maps
+from weaksal.data.atomic import write_png
+from weaksal.data.discover import open_dataset
+from weaksal.data.imageio import read_image
+from weaksal.data.sources import dataset_path
+from weaksal.inference import Promoter, TorchRuntime, predict_images
+from weaksal.models import load_model
+from weaksal.pretrained import resolve_model
+from weaksal.promote import promote_folder
+
+SETS = ("ECSSD", "SOD")
+COLUMNS = ("maxF pooled", "maxF", "MAE", "S")
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
+
+
+def model_maps(model: str, name: str, folder: Path, batch_size: int = 8) -> None:
+    network, spec = load_model(resolve_model(model))
+    runtime = TorchRuntime(network)
+    folder.mkdir(parents=True, exist_ok=True)
+    todo = [
+        s
+        for s in open_dataset(dataset_path(name)).samples
+        if not (folder / f"{s.stem}.png").exists()
+    ]
+    for start in range(0, len(todo), batch_size):
+        chunk = todo[start : start + batch_size]
+        maps = predict_images(
+            runtime, [read_image(s.image) for s in chunk], int(spec["input_size"])
+        )
+        for sample, saliency in zip(chunk, maps, strict=True):
+            write_png(folder / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
+
+
+def make_maps(source: str, name: str, folder: Path, rows: dict[str, Path], workers: int) -> dict:
+    """Write row ``source``'s maps of benchmark ``name`` into ``folder``; returns notes."""
+    if source.startswith("classic:"):
+        samples = open_dataset(dataset_path(name)).samples
+        write_detector_maps(source.split(":", 1)[1], samples, folder, workers)
+        return {}
+    if source.startswith("promote:"):
+        _, model, prior_row, *gate = source.split(":")
+        promoter = Promoter.from_file(model, iterations=3, gate=float(gate[0]) if gate else None)
+        report = promote_folder(promoter, dataset_path(name), rows[prior_row] / name, folder)
+        if report.failed or report.missing_prior:
+            raise SystemExit(f"{source} on {name}: {report.failed[:3]} {report.missing_prior[:3]}")
+        done = len(report.done) + len(report.kept)
+        notes = {"promoted": done}
+        if gate:  # the gate's decisions of this call only: a cached folder re-counts from scratch
+            notes["left_as_prior"] = len(report.left_as_prior)
+        return notes
+    model_maps(source, name, folder)
+    return {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--row", action="append", required=True, help="NAME=SOURCE (see above)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    rows: dict[str, Path] = {}
+    table: dict = (
+        json.loads((args.out / "tables.json").read_text())
+        if (args.out / "tables.json").exists()
+        else {}
+    )
+    for entry in args.row:
+        name, source = entry.split("=", 1)
+        rows[name] = args.out / "maps" / slug(name)
+        for benchmark in SETS:
+            folder = rows[name] / benchmark
+            notes = make_maps(source, benchmark, folder, rows, args.workers)
+            previous = table.get(benchmark, {}).get(name, {})
+            if "left_as_prior" not in notes and "left_as_prior" in previous:
+                notes["left_as_prior"] = previous["left_as_prior"]  # counted when first made
+            table.setdefault(benchmark, {})[name] = {
+                "source": source,
+                **score(folder, benchmark, args.workers),
+                **notes,
+            }
+            print(
+                benchmark,
+                name,
+                {k: round(table[benchmark][name][k], 3) for k in COLUMNS},
+                flush=True,
+            )
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "tables.json").write_text(json.dumps(table, indent=1))
+    for benchmark in SETS:
+        print(
+            f"\n**{benchmark}**\n| row | max F (pooled) | max F (mean curve) | MAE | S | gate kept |"
+        )
+        print("|---|---|---|---|---|---|")
+        for name in rows:
+            r = table[benchmark][name]
+            kept = f"{r['left_as_prior']} / {r['promoted']}" if "left_as_prior" in r else "-"
+            cells = " | ".join(f"{r[k]:.3f}" for k in COLUMNS)
+            print(f"| {name} | {cells} | {kept} |")
+
+
+if __name__ == "__main__":
+    main()

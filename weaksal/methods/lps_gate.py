@@ -1,0 +1,126 @@
+"""Calibrating LPS's certainty gate on held-out images (issue 18).
+
+LPS trained on masks promotes weak priors a lot, but can redraw a strong
+detector's nearly right map with its own errors. The :class:`~weaksal.inference.Promoter`
+gate leaves a prior as it was when the promoted map is not more certain than
+it by at least ``gate`` (certainty = mean ``|2p - 1|``). Which ``gate`` is
+chosen here, on the ``val`` split only: the maps of each calibration prior
+(classical detectors, and saliency models that never saw these images) are
+promoted, and for every candidate the gated maps are scored (max F, mean
+curve, and MAE). A candidate is safe when no prior's max F or MAE gets worse
+than the prior's own; the safe candidate with the largest summed gain wins
+(``None``, no gate, is a candidate too). When none is safe, the one whose
+worst change is least bad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from weaksal.classic import DETECTORS
+from weaksal.classic.files import write_detector_maps
+from weaksal.data.imageio import read_image, read_mask, read_prediction
+from weaksal.data.layouts import Sample
+from weaksal.inference import Promoter, TorchRuntime, certainty
+from weaksal.methods.pseudo_labels import write_coarse_maps
+from weaksal.metrics.evaluator import SaliencyEvaluator
+
+
+def prior_maps(source: str, samples: Sequence[Sample], folder: Path, workers: int) -> Path:
+    """``folder``: the maps of a classical detector's name or a saliency model file."""
+    if source in DETECTORS:
+        write_detector_maps(source, samples, folder, workers)
+        return folder
+    from weaksal.models import load_model
+    from weaksal.pretrained import resolve_model
+
+    network, spec = load_model(resolve_model(source))
+    write_coarse_maps(TorchRuntime(network), [int(spec["input_size"])], samples, folder)
+    return folder
+
+
+def promoted_with_gains(
+    promoter: Promoter, samples: Sequence[Sample], priors: Path, batch_size: int = 8
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Per image: (prior, promoted map, certainty gain), maps as ``uint8`` at the image's size."""
+    if promoter.gate is not None:
+        raise ValueError("calibrate with an ungated promoter")
+    out = []
+    for start in range(0, len(samples), batch_size):
+        chunk = samples[start : start + batch_size]
+        images = [read_image(s.image) for s in chunk]
+        given = [read_prediction(priors / f"{s.stem}.png") for s in chunk]
+        history: list[list[np.ndarray]] = []
+        maps = promoter.maps(images, given, history)
+        for i, (prior, promoted) in enumerate(zip(given, maps, strict=True)):
+            seen = torch.from_numpy(history[0][i][None, None])  # Y(0): the prior as LPS saw it
+            gain = float(certainty(torch.from_numpy(promoted[None, None])) - certainty(seen))
+            out.append((prior, np.round(promoted * 255).astype(np.uint8), gain))
+    return out
+
+
+def gated_scores(
+    samples: Sequence[Sample], results: list[tuple[np.ndarray, np.ndarray, float]], gate
+) -> dict[str, float]:
+    """Max F (mean curve), MAE and the share of priors kept, under ``gate`` (None: off)."""
+    evaluator = SaliencyEvaluator(maxf="mean", structure=False)
+    kept = 0
+    for sample, (prior, promoted, gain) in zip(samples, results, strict=True):
+        keep = gate is not None and gain < gate
+        kept += keep
+        evaluator.step(prior if keep else promoted, read_mask(sample.mask), sample.stem)
+    scores = evaluator.results()
+    return {"maxf": scores["maxf"], "mae": scores["mae"], "kept": kept / len(samples)}
+
+
+def choose_gate(before: dict[str, dict], after: dict[Any, dict[str, dict]]) -> Any:
+    """The candidate of ``after`` (gate -> prior -> scores) by the rule of the module docstring."""
+
+    def changes(gate) -> list[float]:
+        return [
+            delta
+            for prior, scores in after[gate].items()
+            for delta in (
+                scores["maxf"] - before[prior]["maxf"],
+                before[prior]["mae"] - scores["mae"],
+            )
+        ]
+
+    safe = [gate for gate in after if min(changes(gate)) >= 0.0]
+    if safe:
+        return max(safe, key=lambda gate: sum(changes(gate)))
+    return max(after, key=lambda gate: min(changes(gate)))
+
+
+def calibrate(
+    promoter: Promoter,
+    samples: Sequence[Sample],
+    sources: Sequence[str],
+    candidates: Sequence[float],
+    folder: Path,
+    workers: int,
+) -> dict[str, Any]:
+    """Promote each source's val maps, score every candidate gate, choose one (JSON-able)."""
+    before, after = {}, {None: {}, **{float(c): {} for c in candidates}}
+    for source in sources:
+        maps = prior_maps(source, samples, folder / Path(source).stem, workers)
+        results = promoted_with_gains(promoter, samples, maps)
+        plain = SaliencyEvaluator(maxf="mean", structure=False)
+        for sample, (prior, _, _) in zip(samples, results, strict=True):
+            plain.step(prior, read_mask(sample.mask), sample.stem)
+        scores = plain.results()
+        before[source] = {"maxf": scores["maxf"], "mae": scores["mae"]}
+        for gate in after:
+            after[gate][source] = gated_scores(samples, results, gate)
+    chosen = choose_gate(before, after)
+    return {
+        "images": len(samples),
+        "priors": before,
+        "candidates": {str(gate): scores for gate, scores in after.items()},
+        "gate": chosen,
+    }
