@@ -99,7 +99,8 @@ def promote_folder(
         if not loaded:
             continue
         promoted = promoter.maps(arrays, maps)
-        for sample, saliency, left in zip(loaded, promoted, promoter.left, strict=True):
+        gated = getattr(promoter, "left", None) or [False] * len(promoted)  # any maps() object
+        for sample, saliency, left in zip(loaded, promoted, gated, strict=True):
             write_png(out / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
             report.done.append(sample.stem)
             if left:
