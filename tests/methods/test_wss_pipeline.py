@@ -15,7 +15,8 @@ from weaksal.models import load_model
 pytestmark = pytest.mark.slow
 
 
-def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monkeypatch):
+@pytest.mark.parametrize("decoder", ["paper", "fpn"])
+def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monkeypatch, decoder):
     data = make_dataset(tmp_path / "data", count=12)
     (data / "tags.csv").write_text(
         "image,tag\n" + "".join(f"img{i:03d},{'cat' if i % 2 else 'dog'}\n" for i in range(12))
@@ -34,6 +35,9 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
         "engine.accelerator=cpu",
         "engine.checkpoint_every=2",
         "engine.val_every=0",
+        f"model.decoder={decoder}",
+        "labels.sizes=[64, 96]",  # round-I and round-II maps averaged over two sizes and flips
+        "labels.flip=true",
     ]
     config = load_config("configs/wss/wss_efficientnet_lite0.yaml", overrides)
     masks_read, training_reads = [], []
@@ -70,7 +74,7 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
     quality = json.loads((run / "labels1" / "quality.json").read_text())
     assert 0.0 <= quality["labels"]["mae"] <= 1.0
     model, spec = load_model(run / "final.safetensors")
-    assert spec["architecture"] == "wss"
+    assert spec["architecture"] == "wss" and spec["decoder"] == decoder
     before = (run / "final.safetensors").stat().st_mtime_ns
     assert wss.train(config, run) == summaries  # every stage cached
     assert (run / "round2" / "fcn.safetensors").stat().st_mtime_ns <= before
