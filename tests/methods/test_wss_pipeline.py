@@ -38,6 +38,8 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
         f"model.decoder={decoder}",
         "labels.sizes=[64, 96]",  # round-I and round-II maps averaged over two sizes and flips
         "labels.flip=true",
+        "labels.later_sizes=[64, 96]",
+        "labels.later_flip=true",
     ]
     config = load_config("configs/wss/wss_efficientnet_lite0.yaml", overrides)
     masks_read, training_reads = [], []

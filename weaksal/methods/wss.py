@@ -89,8 +89,10 @@ class WSSLabels:
     threshold_round1: float = 0.65  # the FIN map above it starts as foreground (code: fore_thr)
     threshold_later: float = 0.4  # round II started from the FCN map above 0.4
     workers: int = 2
-    sizes: list[int] | None = None  # input sizes whose coarse maps are averaged (null: model's)
-    flip: bool = False  # also average the mirror images' maps
+    sizes: list[int] | None = None  # round I: input sizes whose stage-1 maps are averaged
+    flip: bool = False  # round I: also average the mirror images' maps (null sizes: model's)
+    later_sizes: list[int] | None = None  # later rounds, the FCN's maps: the same (null: one
+    later_flip: bool = False  # view at the model's input size, as the paper)
     min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: rounds skip images whose
     max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
 
@@ -263,6 +265,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         return TorchRuntime(load_model(kept_model(run_dir / name, FCN), device)[0], device)
 
     sizes = labels["sizes"] or [size]
+    later_sizes = labels["later_sizes"] or [size]
 
     rounds = int(config["stage2"]["rounds"])
     stages = [
@@ -301,13 +304,13 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
                     f"labels{index + 1}",
                     lambda folder, i=index: make_labels(
                         round_runtime(f"round{i}"),
-                        sizes,
+                        later_sizes,
                         train_samples,
                         folder,
                         labels["refine"],
                         float(labels["threshold_later"]),
                         int(labels["workers"]),
-                        bool(labels["flip"]),
+                        bool(labels["later_flip"]),
                     ),
                 )
             )
