@@ -5,8 +5,9 @@ Each row is ``NAME=SOURCE``:
 - ``classic:DETECTOR`` - a classical detector (``mr``, ``rbd``...);
 - a saliency model file (``.safetensors``) or a shipped model's name;
 - ``promote:LPS_MODEL:ROW[:GATE]`` - another row's maps promoted by an LPS
-  model (T = 3), optionally with the certainty gate; the share of maps the
-  gate left as they were is printed beside the row.
+  model (T = 3) under the model's own certainty gate, or ``GATE`` (a number,
+  or ``off``); how many maps the gate left as they were is printed beside
+  the row.
 
 Maps are cached under ``OUT/maps/<row>/<set>/`` (a re-run scores what is
 there: delete a row's folder after changing its source) and scored in both
@@ -25,17 +26,12 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 from common import score
 
-from weaksal.classic.files import write_detector_maps
-from weaksal.data.atomic import write_png
 from weaksal.data.discover import open_dataset
-from weaksal.data.imageio import read_image
 from weaksal.data.sources import dataset_path
-from weaksal.inference import Promoter, TorchRuntime, predict_images
-from weaksal.models import load_model
-from weaksal.pretrained import resolve_model
+from weaksal.inference import Promoter
+from weaksal.methods.pseudo_labels import write_source_maps
 from weaksal.promote import promote_folder
 
 SETS = ("ECSSD", "SOD")
@@ -46,42 +42,21 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
 
 
-def model_maps(model: str, name: str, folder: Path, batch_size: int = 8) -> None:
-    network, spec = load_model(resolve_model(model))
-    runtime = TorchRuntime(network)
-    folder.mkdir(parents=True, exist_ok=True)
-    todo = [
-        s
-        for s in open_dataset(dataset_path(name)).samples
-        if not (folder / f"{s.stem}.png").exists()
-    ]
-    for start in range(0, len(todo), batch_size):
-        chunk = todo[start : start + batch_size]
-        maps = predict_images(
-            runtime, [read_image(s.image) for s in chunk], int(spec["input_size"])
-        )
-        for sample, saliency in zip(chunk, maps, strict=True):
-            write_png(folder / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
-
-
 def make_maps(source: str, name: str, folder: Path, rows: dict[str, Path], workers: int) -> dict:
     """Write row ``source``'s maps of benchmark ``name`` into ``folder``; returns notes."""
-    if source.startswith("classic:"):
-        samples = open_dataset(dataset_path(name)).samples
-        write_detector_maps(source.split(":", 1)[1], samples, folder, workers)
-        return {}
     if source.startswith("promote:"):
         _, model, prior_row, *gate = source.split(":")
-        promoter = Promoter.from_file(model, iterations=3, gate=float(gate[0]) if gate else None)
+        settings = {"gate": None if gate[0] == "off" else float(gate[0])} if gate else {}
+        promoter = Promoter.from_file(model, iterations=3, **settings)  # no GATE: the model's
         report = promote_folder(promoter, dataset_path(name), rows[prior_row] / name, folder)
         if report.failed or report.missing_prior:
             raise SystemExit(f"{source} on {name}: {report.failed[:3]} {report.missing_prior[:3]}")
-        done = len(report.done) + len(report.kept)
-        notes = {"promoted": done}
-        if gate:  # the gate's decisions of this call only: a cached folder re-counts from scratch
+        notes = {"promoted": len(report.done) + len(report.kept)}
+        if promoter.gate is not None and report.done:  # counted when the maps are made
             notes["left_as_prior"] = len(report.left_as_prior)
         return notes
-    model_maps(source, name, folder)
+    detector_or_model = source.removeprefix("classic:")
+    write_source_maps(detector_or_model, open_dataset(dataset_path(name)).samples, folder, workers)
     return {}
 
 

@@ -167,8 +167,9 @@ class Promoter:
     it by at least ``gate`` (``certainty(promoted) - certainty(prior) < gate``).
     A strong detector's map is already nearly binary; where LPS only redraws it
     with its own errors it gains no certainty, while a weak prior (a classical
-    map, grey almost everywhere) gains a lot. ``left`` lists, for the images of
-    the last :meth:`maps` call, whether the prior was returned unchanged.
+    map, grey almost everywhere) gains a lot. For the images of the last
+    :meth:`maps` call, ``gains`` holds that certainty gain (measured at the
+    network's input size) and ``left`` whether the prior was returned unchanged.
     """
 
     def __init__(
@@ -196,6 +197,7 @@ class Promoter:
         self.threshold = threshold
         self.bf16 = bf16
         self.gate = gate
+        self.gains: list[float] = []
         self.left: list[bool] = []
 
     def identity(self) -> dict:
@@ -259,11 +261,10 @@ class Promoter:
             for step in steps:
                 history.append(maps_at_original_size(step[:, 0].float().cpu().numpy(), shapes))
         promoted = maps_at_original_size(result[:, 0].float().cpu().numpy(), shapes)
+        self.gains = (certainty(result) - certainty(prior_t)).tolist()
+        self.left = [self.gate is not None and gain < self.gate for gain in self.gains]
         if self.gate is None:
-            self.left = [False] * len(promoted)
             return promoted
-        gain = certainty(result) - certainty(prior_t)
-        self.left = (gain < self.gate).tolist()
         as_given = maps_at_original_size(
             [np.asarray(p, np.float32) / np.float32(255.0) for p in priors], shapes
         )  # a prior of the image's size comes back unchanged, another size is resized

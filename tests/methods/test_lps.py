@@ -10,6 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from weaksal.cli import app
+from weaksal.data.datasets import resize_square
 from weaksal.data.imageio import read_prediction
 from weaksal.methods.lps import _detector_errors, detector_like_prior, flipped_prior
 from weaksal.models import create_model, save_model
@@ -278,6 +279,12 @@ def test_the_gate_leaves_priors_that_lps_makes_no_more_certain():
     open_gate = Promoter(ConstantPromotion(), 32, iterations=1)
     assert all(np.allclose(m, 0.9) for m in open_gate.maps(images, [binary, grey]))
     assert open_gate.left == [False, False]
+    # gains at the network's input: the binary prior, area-resized to 32 px, has soft edges
+    seen = resize_square(binary, 32).astype(np.float64) / 255.0
+    binary_certainty = np.abs(2 * seen - 1).mean()
+    assert 0.8 < binary_certainty < 1.0
+    expected = [0.8 - binary_certainty, 0.8 - (256 / 255 - 1)]
+    assert open_gate.gains == pytest.approx(expected, abs=1e-5)
     for gate, left in ((0.0, [True, False]), (-0.3, [False, False]), (0.9, [True, True])):
         promoter = Promoter(ConstantPromotion(), 32, iterations=1, gate=gate)
         maps = promoter.maps(images, [binary, grey])

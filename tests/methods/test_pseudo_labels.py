@@ -1,13 +1,23 @@
-"""Pseudo-label helpers: test-time-augmented coarse maps, the label gate, the round chosen on val."""
+"""Pseudo-label helpers: averaged coarse maps, the label gate, source maps, the round chosen on val."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from tests.engine.tiny import make_dataset
 from weaksal.data.atomic import write_png
-from weaksal.data.layouts import Sample
-from weaksal.methods.pseudo_labels import averaged_maps, foreground_fraction, plausible_labels
+from weaksal.data.imageio import read_image, read_prediction
+from weaksal.data.layouts import Sample, index_saliency
+from weaksal.inference import TorchRuntime, predict_images
+from weaksal.methods.pseudo_labels import (
+    averaged_maps,
+    foreground_fraction,
+    plausible_labels,
+    write_source_maps,
+)
 from weaksal.methods.self_training import chosen_round
+from weaksal.models import create_model, save_model
 
 
 class ColumnRuntime:
@@ -69,3 +79,20 @@ def test_the_round_with_the_best_validation_is_chosen():
     assert chosen_round(summaries, rounds) == "round3"
     unscored = {"snet": {"val": {}}, "snet2": {"val": {}}}
     assert chosen_round(unscored, ["snet", "snet2"]) == "snet2"  # no validation: the last
+
+
+def test_source_maps_come_from_a_detector_or_a_model_file(tmp_path):
+    samples = list(index_saliency(make_dataset(tmp_path / "data", count=3)))
+    write_source_maps("ft", samples, tmp_path / "ft", workers=1)
+    assert sorted(p.stem for p in (tmp_path / "ft").iterdir()) == [s.stem for s in samples]
+    spec = {"architecture": "snet", "backbone": "efficientnet_lite0", "decoder": "fpn",
+            "input_size": 64}  # fmt: skip
+    torch.manual_seed(0)
+    model = create_model(spec, pretrained="none").eval()
+    save_model(tmp_path / "m.safetensors", model, spec)
+    write_source_maps(str(tmp_path / "m.safetensors"), samples, tmp_path / "m", workers=1)
+    image = read_image(samples[0].image)
+    (expected,) = predict_images(TorchRuntime(model), [image], 64)
+    written = read_prediction(tmp_path / "m" / f"{samples[0].stem}.png")
+    assert written.shape == image.shape[:2]
+    assert np.abs(written.astype(float) - np.round(expected * 255)).max() <= 1

@@ -15,51 +15,37 @@ worst change is least bad.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from weaksal.classic import DETECTORS
-from weaksal.classic.files import write_detector_maps
 from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
-from weaksal.inference import Promoter, TorchRuntime, certainty
-from weaksal.methods.pseudo_labels import write_coarse_maps
+from weaksal.inference import Promoter
+from weaksal.methods.pseudo_labels import write_source_maps
 from weaksal.metrics.evaluator import SaliencyEvaluator
 
 
-def prior_maps(source: str, samples: Sequence[Sample], folder: Path, workers: int) -> Path:
-    """``folder``: the maps of a classical detector's name or a saliency model file."""
-    if source in DETECTORS:
-        write_detector_maps(source, samples, folder, workers)
-        return folder
-    from weaksal.models import load_model
-    from weaksal.pretrained import resolve_model
-
-    network, spec = load_model(resolve_model(source))
-    write_coarse_maps(TorchRuntime(network), [int(spec["input_size"])], samples, folder)
-    return folder
+def source_folder(source: str) -> str:
+    """A folder name for a calibration prior: the detector's name or the model path, flattened."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("_")
 
 
 def promoted_with_gains(
     promoter: Promoter, samples: Sequence[Sample], priors: Path, batch_size: int = 8
 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Per image: (prior, promoted map, certainty gain), maps as ``uint8`` at the image's size."""
+    """Per image: (prior, promoted map, the promoter's certainty gain), maps ``uint8``."""
     if promoter.gate is not None:
         raise ValueError("calibrate with an ungated promoter")
     out = []
     for start in range(0, len(samples), batch_size):
         chunk = samples[start : start + batch_size]
-        images = [read_image(s.image) for s in chunk]
         given = [read_prediction(priors / f"{s.stem}.png") for s in chunk]
-        history: list[list[np.ndarray]] = []
-        maps = promoter.maps(images, given, history)
-        for i, (prior, promoted) in enumerate(zip(given, maps, strict=True)):
-            seen = torch.from_numpy(history[0][i][None, None])  # Y(0): the prior as LPS saw it
-            gain = float(certainty(torch.from_numpy(promoted[None, None])) - certainty(seen))
+        maps = promoter.maps([read_image(s.image) for s in chunk], given)
+        for prior, promoted, gain in zip(given, maps, promoter.gains, strict=True):
             out.append((prior, np.round(promoted * 255).astype(np.uint8), gain))
     return out
 
@@ -108,7 +94,7 @@ def calibrate(
     """Promote each source's val maps, score every candidate gate, choose one (JSON-able)."""
     before, after = {}, {None: {}, **{float(c): {} for c in candidates}}
     for source in sources:
-        maps = prior_maps(source, samples, folder / Path(source).stem, workers)
+        maps = write_source_maps(source, samples, folder / source_folder(source), workers)
         results = promoted_with_gains(promoter, samples, maps)
         plain = SaliencyEvaluator(maxf="mean", structure=False)
         for sample, (prior, _, _) in zip(samples, results, strict=True):

@@ -30,7 +30,6 @@ quality against them.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +73,7 @@ from weaksal.methods.common import (
     set_lr,
 )
 from weaksal.methods.pseudo_labels import make_labels
-from weaksal.methods.self_training import chosen_round, fit_round
+from weaksal.methods.self_training import fit_round, held_out, ship_best_round
 from weaksal.models import MapAverage, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
 from weaksal.refine.manifold_ranking import mr_refine
@@ -420,13 +419,12 @@ def train_snet(
     weights each round; label gate and validation: :func:`~weaksal.methods.self_training.fit_round`."""
     from weaksal.methods.common import setup_network
 
-    t, labels = config["snet"], config["labels"]
+    t = config["snet"]
     trainer = Trainer({**config, "stage": stage, "train": t}, folder, resume)
     spec = snet_spec(config)
     raw, model, optimizer, channels_last = setup_network(
         trainer, {**config, "train": t}, spec, "snet"
     )
-    validation = config["data"]["validation"]
     return fit_round(
         trainer,
         raw,
@@ -436,8 +434,8 @@ def train_snet(
         t,
         samples,
         label_dir,
-        (float(labels["min_foreground"]), float(labels["max_foreground"])),
-        [s for s in source_samples(validation) if s.mask is not None] if validation else [],
+        config["labels"],
+        held_out(config["data"]["validation"]),
         channels_last,
         folder / SNET,
     )
@@ -511,9 +509,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             )
         )
     summaries = run_pipeline(run_dir, stages)
-    final = chosen_round(summaries, rounds)
-    shutil.copyfile(kept_model(run_dir / final, SNET), run_dir / "final.safetensors")
-    summaries["final"] = {"round": final, "file": kept_model(run_dir / final, SNET).name}
+    ship_best_round(run_dir, summaries, rounds, SNET)
     write_json(run_dir / "summary.json", summaries)
     return summaries
 

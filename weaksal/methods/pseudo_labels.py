@@ -17,11 +17,15 @@ from typing import Any
 import numpy as np
 
 from weaksal.batch import Job, run_batch
+from weaksal.classic import DETECTORS
+from weaksal.classic.files import write_detector_maps
 from weaksal.data.atomic import write_json, write_png
 from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
-from weaksal.inference import maps_at_original_size, sigmoid, to_batch
+from weaksal.inference import TorchRuntime, maps_at_original_size, sigmoid, to_batch
 from weaksal.metrics.evaluator import SaliencyEvaluator
+from weaksal.models import load_model
+from weaksal.pretrained import resolve_model
 from weaksal.refine.refiners import accepted_options, refine_file
 
 
@@ -66,6 +70,17 @@ def write_coarse_maps(
         maps = averaged_maps(runtime, [read_image(s.image) for s in chunk], sizes, flip)
         for sample, saliency in zip(chunk, maps, strict=True):
             write_png(folder / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
+
+
+def write_source_maps(source: str, samples: Sequence[Sample], folder: Path, workers: int) -> Path:
+    """``folder``: the maps of a classical detector's name, or of a saliency model (a file or a
+    shipped name) at its input size; existing maps are kept."""
+    if source in DETECTORS:
+        write_detector_maps(source, samples, folder, workers)
+        return folder
+    network, spec = load_model(resolve_model(source))
+    write_coarse_maps(TorchRuntime(network), [int(spec["input_size"])], list(samples), folder)
+    return folder
 
 
 def foreground_fraction(label: Path) -> float:

@@ -11,23 +11,22 @@ masks are never read.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
-from weaksal.data.sources import split_samples
-from weaksal.methods.common import evaluate_model, fit_pseudo_labels, headline
+from weaksal.data.sources import source_samples
+from weaksal.methods.common import evaluate_model, fit_pseudo_labels, headline, kept_model
 from weaksal.methods.pseudo_labels import plausible_labels
 from weaksal.models import save_model
 
 
-def held_out(dataset: str, split: str | None) -> list[Sample]:
-    """The validation images that have masks (none without a split)."""
-    if not split:
-        return []
-    return [s for s in split_samples(dataset, split) if s.mask is not None]
+def held_out(entry: Mapping[str, Any] | str | None) -> list[Sample]:
+    """The validation images of a source entry (``{dataset, split}``) that have masks."""
+    return [s for s in source_samples(entry) if s.mask is not None]
 
 
 def fit_round(
@@ -39,18 +38,20 @@ def fit_round(
     settings: Mapping[str, Any],
     samples: Sequence[Sample],
     label_dir: Path,
-    gate: tuple[float, float],
+    labels: Mapping[str, Any],
     val_samples: Sequence[Sample],
     channels_last: bool,
     last_file: Path,
 ) -> dict[str, Any]:
     """One round in ``last_file``'s folder: ``best.safetensors`` (validated) and ``last_file``.
 
-    ``gate``: the label's foreground share must lie in ``[low, high]``
+    ``labels``: the method's labels section; the label gate keeps images whose
+    label's foreground share lies in ``[min_foreground, max_foreground]``
     (:func:`~weaksal.methods.pseudo_labels.plausible_labels`).
     """
     folder = last_file.parent
-    training, dropped = plausible_labels(samples, label_dir, *gate)
+    low, high = float(labels["min_foreground"]), float(labels["max_foreground"])
+    training, dropped = plausible_labels(samples, label_dir, low, high)
     labelled = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in training]
     size = int(spec["input_size"])
 
@@ -90,3 +91,13 @@ def chosen_round(summaries: Mapping[str, Any], rounds: Sequence[str]) -> str:
     if any(value is None for value in scored.values()):
         return rounds[-1]
     return max(rounds, key=lambda name: (scored[name], rounds.index(name)))
+
+
+def ship_best_round(
+    run_dir: Path, summaries: dict[str, Any], rounds: Sequence[str], last: str
+) -> None:
+    """Copy the chosen round's kept model to ``final.safetensors``; record it as ``final``."""
+    final = chosen_round(summaries, rounds)
+    kept = kept_model(run_dir / final, last)
+    shutil.copyfile(kept, run_dir / "final.safetensors")
+    summaries["final"] = {"round": final, "file": kept.name}

@@ -15,7 +15,6 @@ only. Stage-1 validation uses the tags of the held-out split.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from weaksal.methods.common import (
     set_lr,
 )
 from weaksal.methods.pseudo_labels import make_labels
-from weaksal.methods.self_training import chosen_round, fit_round, held_out
+from weaksal.methods.self_training import fit_round, held_out, ship_best_round
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
@@ -220,7 +219,7 @@ def train_stage2(
     Label gate and validation: :func:`weaksal.methods.self_training.fit_round`.
     """
     stage_config = _stage_config(config, "stage2", round_name)
-    t, data, gates = stage_config["train"], config["data"], config["labels"]
+    t, data = stage_config["train"], config["data"]
     trainer = Trainer(stage_config, folder, resume)
     spec = saliency_spec(config)
     model = create_model(spec, "none")
@@ -240,10 +239,12 @@ def train_stage2(
         t,
         split_samples(data["train"], data["train_split"]),
         label_dir,
-        (float(gates["min_foreground"]), float(gates["max_foreground"])),
-        held_out(data["train"], data["val_split"]),
+        config["labels"],
+        held_out(
+            {"dataset": data["train"], "split": data["val_split"]} if data["val_split"] else None
+        ),
         channels_last,
-        folder / "fcn.safetensors",
+        folder / FCN,
     )
 
 
@@ -315,9 +316,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
                 )
             )
     summaries = run_pipeline(run_dir, stages)
-    final = chosen_round(summaries, [f"round{i}" for i in range(1, rounds + 1)])
-    shutil.copyfile(kept_model(run_dir / final, FCN), run_dir / "final.safetensors")
-    summaries["final"] = {"round": final, "file": kept_model(run_dir / final, FCN).name}
+    ship_best_round(run_dir, summaries, [f"round{i}" for i in range(1, rounds + 1)], FCN)
     write_json(run_dir / "summary.json", summaries)
     return summaries
 
