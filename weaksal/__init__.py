@@ -1,3 +1,49 @@
-"""weaksal: salient object detection from weak supervision, and its evaluation."""
+"""weaksal: salient object detection from weak supervision, and its evaluation.
+
+The Python face of the toolkit (each is also a command, see the README):
+
+>>> import weaksal
+>>> wss = weaksal.load("wss")                 # a shipped model, a classic ("mr"), or a file
+>>> saliency = wss("photo.jpg")               # float32 (H, W) in [0, 1], the photo's size
+>>> promoted = weaksal.load("mr", promote="lps")(pil_image)
+>>> table = weaksal.evaluate("maps/", "ECSSD/")   # table["maps", "ECSSD"]["maxf"]
+>>> weaksal.list_models()                     # the shipped models, one line each
+
+Names are imported on first use, so ``import weaksal`` stays light (an
+evaluation-only install has no torch).
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+#: public name -> (module, attribute)
+_EXPORTS = {
+    "load": ("weaksal.detectors", "load"),
+    "Detector": ("weaksal.detectors", "Detector"),
+    "Promotion": ("weaksal.detectors", "Promotion"),
+    "Segmenter": ("weaksal.detectors", "Segmenter"),
+    "as_rgb": ("weaksal.detectors", "as_rgb"),
+    "render": ("weaksal.render", "render"),
+    "evaluate": ("weaksal.metrics.runner", "evaluate"),
+    "Evaluation": ("weaksal.metrics.runner", "Evaluation"),
+    "check": ("weaksal.data.check", "check_dataset"),
+    "list_models": ("weaksal.pretrained", "list_models"),
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'weaksal' has no attribute {name!r}")
+    module, attribute = _EXPORTS[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

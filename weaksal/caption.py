@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from weaksal.data.vocabulary import Vocabulary
+from weaksal.devices import resolve_device
 from weaksal.errors import WeaksalError
 from weaksal.inference import to_batch
 
@@ -41,7 +42,7 @@ class Captioner:
         self.vocabulary = Vocabulary(spec["vocabulary"])
         self.size = int(spec["input_size"])
         self.max_length = int(spec.get("max_caption_length") or 20)
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
 
     def captions(self, images: Sequence[np.ndarray]) -> list[str]:
         """One caption per RGB ``uint8`` image."""

@@ -1,4 +1,9 @@
-"""The ``weaksal`` command line: parses arguments, then calls the library."""
+"""weaksal: salient object detection from weak supervision (WSS, LPS, MWS, SSNet, JSM),
+classical detectors, and exact, fast evaluation.
+
+Start with `weaksal predict photo.jpg --out maps` (shipped WSS model) or
+`weaksal models`; every command is also a Python call (see the README).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,25 @@ from rich.table import Table
 from weaksal.errors import WeaksalError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from weaksal import __version__
+
+        print(f"weaksal {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Salient object detection from weak supervision, and its evaluation."""
+
+
 data_app = typer.Typer(no_args_is_help=True, help="Inspect datasets.")
 app.add_typer(data_app, name="data")
 console = Console(width=None if sys.stdout.isatty() else 200)  # no truncated tables in logs
@@ -122,6 +146,28 @@ def _report_batch(report, out: Path, note: str = "") -> None:
         raise typer.Exit(1)
 
 
+@app.command("models")
+@friendly_errors
+def models(
+    card: str = typer.Option(None, help="Show the model card of this shipped model."),
+) -> None:
+    """The shipped models, one line each (Python: ``weaksal.list_models()``)."""
+    from weaksal.pretrained import list_models
+
+    if card:
+        from weaksal.pretrained import read_card
+
+        console.print(read_card(card), highlight=False, markup=False)
+        return
+    for line in list_models():
+        console.print(line, highlight=False, markup=False)
+    from weaksal.detectors import classic_names
+
+    console.print(
+        f"classical detectors (no training): {', '.join(classic_names())}", highlight=False
+    )
+
+
 @app.command("classic")
 @friendly_errors
 def classic(
@@ -187,6 +233,17 @@ def refine(
 
     if method not in REFINERS:
         raise typer.BadParameter(f"unknown method {method!r}; choose from {', '.join(REFINERS)}")
+    if preset is not None:  # checked once here, not once per image in the workers
+        from weaksal.refine.dense_crf import PRESETS
+
+        if method != "densecrf":
+            raise typer.BadParameter(f"--preset is a densecrf option, not {method}'s")
+        if preset not in PRESETS:
+            raise typer.BadParameter(
+                f"unknown densecrf preset {preset!r}; choose from {', '.join(sorted(PRESETS))}"
+            )
+    if output not in (None, "soft", "binary"):
+        raise typer.BadParameter(f"--output must be soft or binary, not {output!r}")
     options = {
         key: value
         for key, value in (("preset", preset), ("threshold", threshold))
@@ -354,68 +411,65 @@ def evaluate(
     skip_missing: bool = typer.Option(
         False, help="Evaluate the images that have a prediction; report the rest."
     ),
+    skip_unpaired: bool = typer.Option(
+        False, help="Leave out dataset images without a mask (and masks without an image)."
+    ),
     per_image: bool = typer.Option(False, help="Also write per-image scores (CSV) under --out."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
-    """Evaluate predicted maps against one or more datasets."""
+    """Evaluate predicted maps against one or more datasets (Python: ``weaksal.evaluate``)."""
     from tqdm import tqdm
 
-    from weaksal.metrics import SaliencyEvaluator
-    from weaksal.metrics.report import plot_curves, summary, write_per_image, write_tables
-    from weaksal.metrics.runner import evaluate_saliency, evaluate_segmentation, parse_methods
+    from weaksal.data.layouts import unused_entries
+    from weaksal.metrics.runner import evaluate as evaluate_folders
+    from weaksal.metrics.runner import parse_methods
 
     try:
         methods = parse_methods(pred)
-        SaliencyEvaluator(maxf=maxf, thresholds=thresholds)  # validate the convention early
+        if not seg:
+            from weaksal.metrics import SaliencyEvaluator
+
+            SaliencyEvaluator(maxf=maxf, thresholds=thresholds)  # a bad convention: exit 2 now
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    from weaksal.data.layouts import unused_entries
-
     for _, folder in methods:
         if Path(folder).is_dir():
             for entry in unused_entries(Path(folder)):
                 err_console.print(
                     f"[yellow]not used[/] {entry.path}: {entry.reason}", highlight=False
                 )
-    runs = []
-    for dataset in [Path(d) for d in gt.split(",") if d.strip()]:
-        for name, folder in methods:
-            progress = lambda it, n, label=f"{name} on {dataset.name}": tqdm(  # noqa: E731
-                it, total=n, desc=label, disable=None, leave=False
-            )
-            if seg:
-                run = evaluate_segmentation(
-                    name, folder, dataset, split, num_classes, skip_missing, workers, progress
+    evaluation = evaluate_folders(
+        pred,
+        gt,
+        maxf=maxf,
+        thresholds=thresholds,
+        seg=seg,
+        split=split,
+        num_classes=num_classes,
+        interpolation=interpolation,
+        strict=strict,
+        skip_missing=skip_missing,
+        skip_unpaired=skip_unpaired,
+        workers=workers,
+        progress=lambda it, n, label: tqdm(it, total=n, desc=label, disable=None, leave=False),
+    )
+    for run in evaluation.runs:
+        for title, names in (
+            ("missing", run.missing),
+            ("extra", run.extra),
+            ("resized", run.resized),
+            ("unpaired (left out)", run.unpaired),
+        ):
+            if names:
+                shown = ", ".join(names[:10]) + (
+                    f" (+{len(names) - 10} more)" if len(names) > 10 else ""
                 )
-            else:
-                evaluator = SaliencyEvaluator(maxf=maxf, thresholds=thresholds)
-                run = evaluate_saliency(
-                    name,
-                    folder,
-                    dataset,
-                    evaluator,
-                    interpolation,
-                    strict,
-                    skip_missing,
-                    workers,
-                    progress,
+                err_console.print(
+                    f"[yellow]{run.method} on {run.dataset}: {len(names)} {title}:[/] {shown}",
+                    highlight=False,
                 )
-            runs.append(run)
-            for title, names in (
-                ("missing", run.missing),
-                ("extra", run.extra),
-                ("resized", run.resized),
-            ):
-                if names:
-                    shown = ", ".join(names[:10]) + (
-                        f" (+{len(names) - 10} more)" if len(names) > 10 else ""
-                    )
-                    err_console.print(
-                        f"[yellow]{name} on {run.dataset}: {len(names)} {title}:[/] {shown}",
-                        highlight=False,
-                    )
-    header, rows = summary(runs)
-    convention = "" if seg else f" (max-F: {maxf}, {thresholds} thresholds)"
+    header, rows = evaluation.table()
+    convention = f" ({evaluation.convention})" if evaluation.convention else ""
     table = Table(title="Evaluation" + convention)
     for column in header:
         table.add_column(column, justify="left" if column in ("dataset", "method") else "right")
@@ -423,14 +477,7 @@ def evaluate(
         table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
     if out:
-        written = write_tables(runs, out)
-        if not seg:
-            written += plot_curves(runs, out)
-        if per_image:
-            for run in runs:
-                path = out / f"per_image_{run.dataset}_{run.method}.csv"
-                write_per_image(run, path)
-                written.append(path)
+        written = evaluation.write(out, per_image)
         console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
@@ -477,15 +524,30 @@ def train(
 @app.command("predict")
 @friendly_errors
 def predict(
+    inputs: list[Path] = typer.Argument(None, help="Image files and/or folders of images."),
     model: str = typer.Option(
         "wss",
-        help="Shipped model name (wss, mws, ssnet) or a model file: .safetensors (torch), .onnx (onnx).",
+        help="Shipped model (`weaksal models`), classical detector (mr, rbd...), or a model file:"
+        " .safetensors (torch) or .onnx (ONNX Runtime).",
     ),
-    images: Path = typer.Option(..., help="Folder of images."),
-    out: Path = typer.Option(..., help="Where to write <stem>.png maps at each image's size."),
+    images: Path = typer.Option(None, help="Folder of images (same as giving it as an argument)."),
+    out: Path = typer.Option(..., help="Where to write <stem>.png at each image's size."),
+    output: str = typer.Option(
+        "map",
+        "--type",
+        help="map (grey) | mask (0/255) | rgba (cut-out, map as alpha) | overlay (for looking).",
+    ),
+    threshold: float = typer.Option(
+        None, min=0.0, max=1.0, help="Cut for mask (default 0.5); rgba/overlay use the mask then."
+    ),
+    promote: str = typer.Option(
+        None, help="Promote every map with an LPS model (shipped: lps) before writing it."
+    ),
     batch_size: int = typer.Option(8, min=1, help="Images per forward pass."),
-    runtime: str = typer.Option("torch", help="torch | onnx."),
-    device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
+    runtime: str = typer.Option(
+        None, help="torch | onnx (default: onnx for .onnx files, else torch)."
+    ),
+    device: str = typer.Option("cpu", help="torch device: auto, cpu, cuda, cuda:1, mps."),
     channels_last: bool = typer.Option(False, help="channels_last memory format (torch runtime)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
@@ -495,15 +557,58 @@ def predict(
         help="saliency | seg: class-index palette PNGs + legend.csv (segmentation models: ssnet).",
     ),
 ) -> None:
-    """Saliency maps (or segmentation) for a folder; resumable; shards itself across torchrun."""
-    from weaksal.predict import open_runtime, predict_folder
+    """Saliency maps, masks or cut-outs of images; resumable; shards itself across torchrun.
 
-    _report_unused(images)
-    engine, size = open_runtime(model, runtime, device, channels_last, task=task)
+    Python: ``weaksal.load(model)(image)``.
+    """
+    from weaksal.data.layouts import index_inputs
+    from weaksal.detectors import load, open_segmenter
+    from weaksal.predict import predict_folder
+    from weaksal.render import OUTPUT_TYPES
+
+    paths = list(inputs or []) + ([images] if images else [])
+    if not paths:
+        raise typer.BadParameter("give image files or folders (or --images FOLDER)")
+    if output not in OUTPUT_TYPES:
+        raise typer.BadParameter(f"--type must be one of {', '.join(OUTPUT_TYPES)}, not {output!r}")
+    if runtime not in (None, "torch", "onnx"):
+        raise typer.BadParameter(f"--runtime must be torch or onnx, not {runtime!r}")
+    if task not in ("saliency", "seg"):
+        raise typer.BadParameter(f"--task must be saliency or seg, not {task!r}")
+    for entry in index_inputs(paths).unused():
+        err_console.print(f"[yellow]not used[/] {entry.path}: {entry.reason}", highlight=False)
+    if task == "seg":
+        if promote:
+            raise typer.BadParameter(
+                "--promote promotes saliency maps; leave it out with --task seg"
+            )
+        detector = open_segmenter(model, device)
+    else:
+        detector = load(
+            model, device=device, promote=promote, runtime=runtime, channels_last=channels_last
+        )
+        if not hasattr(detector, "maps"):
+            raise WeaksalError(
+                f"{model}: an LPS model promotes the maps of another detector. Fix: use"
+                f" `weaksal predict --model MODEL --promote {model}` or `weaksal promote`"
+            )
     report = predict_folder(
-        engine, size, images, out, batch_size, progress=_progress("predict"), overwrite=overwrite
+        detector,
+        paths,
+        out,
+        batch_size,
+        progress=_progress("predict"),
+        overwrite=overwrite,
+        output=output,
+        threshold=threshold,
     )
     rank, world = report.shard
+    if promote and report.done:
+        console.print(
+            f"{len(report.left_as_prior)} of {len(report.done)} maps left as the detector made"
+            " them (the LPS gate: promotion not more certain)",
+            highlight=False,
+        )
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")
 
 
@@ -579,17 +684,19 @@ def promote(
 @app.command("caption")
 @friendly_errors
 def caption(
-    images: list[Path] = typer.Argument(..., help="Image files."),
+    images: list[Path] = typer.Argument(..., help="Image files and/or folders of images."),
     model: str = typer.Option("mws", help="Shipped model name (mws) or an MWS PNet file."),
-    device: str = typer.Option("cpu", help="torch device: cpu, cuda, cuda:1, mps."),
+    device: str = typer.Option("cpu", help="torch device: auto, cpu, cuda, cuda:1, mps."),
 ) -> None:
     """Captions from MWS's caption network (PNet): what it learned to say about an image."""
     from weaksal.caption import Captioner, resolve_captioner
     from weaksal.data.imageio import read_image
+    from weaksal.data.layouts import index_inputs
 
+    samples = index_inputs(images).samples
     captioner = Captioner(resolve_captioner(model), device)
     failed = 0
-    for path in images:
+    for path in (sample.image for sample in samples):
         try:
             image = read_image(path)
         except WeaksalError as exc:
@@ -604,13 +711,16 @@ def caption(
 @export_app.command("onnx")
 @friendly_errors
 def export_onnx_command(
-    model: Path = typer.Option(..., help="Model file (.safetensors) written by weaksal train."),
+    model: str = typer.Option(
+        ..., help="Shipped model name (wss...) or a model file (.safetensors) of weaksal train."
+    ),
     out: Path = typer.Option(..., help="Where to write the .onnx file."),
 ) -> None:
-    """ONNX export with a dynamic batch dimension, for `predict --runtime onnx`."""
+    """ONNX export with a dynamic batch dimension, for `predict --model FILE.onnx`."""
     from weaksal.export import export_onnx
+    from weaksal.pretrained import resolve_model
 
-    export_onnx(model, out)
+    export_onnx(resolve_model(model), out)
     console.print(f"wrote {out}", highlight=False)
 
 

@@ -11,13 +11,27 @@ class DeviceError(WeaksalError):
     """A device name that is malformed or not present on this machine."""
 
 
+def best_device() -> torch.device:
+    """The fastest device here: a CUDA GPU, else Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
 def resolve_device(device: str | torch.device) -> torch.device:
-    """``torch.device(device)``, checked: a CUDA or MPS device that is not here is an error."""
+    """``torch.device(device)``, checked: a CUDA or MPS device that is not here is an error.
+
+    ``"auto"`` picks :func:`best_device` (as training's ``engine.accelerator: auto`` does).
+    """
+    if device == "auto":
+        return best_device()
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise DeviceError(
-            f"--device {device!r} is not a device name ({exc}). Fix: cpu, cuda, cuda:1 or mps"
+            f"--device {device!r} is not a device name ({exc}). Fix: auto, cpu, cuda, cuda:1 or mps"
         ) from None
     if resolved.type == "cuda":
         if not torch.cuda.is_available():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import warnings
 from pathlib import Path
 
 import torch
@@ -24,6 +27,25 @@ class SaliencyLogits(nn.Module):
         return self.network(rgb).saliency
 
 
+@contextlib.contextmanager
+def _quiet_exporter():
+    """Silence the exporter's notes that do not concern the user.
+
+    torch's ONNX exporter logs one warning per torchvision operator it cannot
+    register (torchvision is not a dependency: no model uses its operators) and
+    pytree emits a deprecation ``FutureWarning`` from inside torch.
+    """
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            yield
+    finally:
+        registration.setLevel(level)
+
+
 def export_onnx(model_path: str | Path, out: str | Path, opset: int = 18) -> Path:
     """Write ``out`` (.onnx): input ``rgb`` float ``(N, 3, S, S)`` in [0, 1], output ``logits``.
 
@@ -39,7 +61,7 @@ def export_onnx(model_path: str | Path, out: str | Path, opset: int = 18) -> Pat
     size = int(spec.get("input_size", 256))
     example = torch.rand(2, 3, size, size)
     batch = torch.export.Dim("batch", min=1, max=1024)
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, _quiet_exporter():
         program = torch.onnx.export(
             SaliencyLogits(model).eval(),
             (example,),

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from weaksal.data.datasets import resize_square
+from weaksal.devices import resolve_device
 from weaksal.errors import CheckpointError, WeaksalError
 
 
@@ -55,7 +56,7 @@ class TorchRuntime:
         device: str | torch.device = "cpu",
         channels_last: bool = False,
     ) -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.channels_last = channels_last
         if channels_last:
@@ -121,7 +122,7 @@ class SegmentationRuntime:
     """Eager PyTorch over a network's ``Outputs.segmentation``: class-index maps and names."""
 
     def __init__(self, model: torch.nn.Module, classes: Sequence[str], device="cpu") -> None:
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.names = ["background", *classes]
 
@@ -189,7 +190,7 @@ class Promoter:
             raise ValueError(f"regions must be 'soft' or 'binary', not {regions!r}")
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.size = size
         self.iterations = iterations

@@ -1,6 +1,7 @@
-"""``weaksal predict``: saliency maps for a folder of images, batched, resumable, shardable.
+"""``weaksal predict``: saliency maps for images and folders, batched, resumable, shardable.
 
-Maps are written as 8-bit PNG at each image's original size, named by stem.
+Maps are written as 8-bit PNG at each image's original size, named by stem
+(or, with ``--type``, masks, cut-outs or overlays: :mod:`weaksal.render`).
 With ``--task seg`` a segmentation model (SSNet) writes class-index palette
 PNGs (VOC colours) and ``legend.csv`` names each index.
 An existing output is a finished image and is kept, so an interrupted run
@@ -13,19 +14,18 @@ others go on.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from weaksal.data.atomic import write_palette_png, write_png, write_text
 from weaksal.data.imageio import read_image
-from weaksal.data.layouts import index_images
+from weaksal.data.layouts import index_inputs
 from weaksal.data.output_folder import prepare_output_folder
 from weaksal.data.voc import voc_colormap
 from weaksal.errors import WeaksalError
-from weaksal.inference import OnnxRuntime, SegmentationRuntime, TorchRuntime, predict_images
+from weaksal.inference import OnnxRuntime, SegmentationRuntime, TorchRuntime
+from weaksal.render import OUTPUT_TYPES, render
 
 
 @dataclass
@@ -33,6 +33,7 @@ class PredictReport:
     done: list[str] = field(default_factory=list)  # maps written now
     kept: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    left_as_prior: list[str] = field(default_factory=list)  # --promote: maps the gate kept
     shard: tuple[int, int] = (0, 1)
 
 
@@ -97,27 +98,42 @@ def open_runtime(
 
 
 def predict_folder(
-    runtime,
-    size: int,
-    images: str | Path,
+    detector,
+    images: str | Path | Sequence[str | Path],
     out: str | Path,
     batch_size: int = 8,
     shard: tuple[int, int] | None = None,
     progress: Callable | None = None,
     overwrite: bool = False,
+    output: str = "map",
+    threshold: float | None = None,
 ) -> PredictReport:
-    """Write ``out/<stem>.png`` for every image of ``images`` this shard owns.
+    """Write ``out/<stem>.png`` for every image this shard owns, rendered as ``output``.
 
-    Maps already in ``out`` are kept only when its run record names the same
-    runtime, weights and input size (see :mod:`weaksal.data.output_folder`).
+    ``detector``: a :class:`weaksal.detectors.Detector` (network, classical,
+    promoted) or a :class:`weaksal.detectors.Segmenter`; ``images``: a folder,
+    an image file, or a list of both; ``output``: ``map`` | ``mask`` | ``rgba``
+    | ``overlay`` (:mod:`weaksal.render`). Maps already in ``out`` are kept only
+    when its run record names the same detector and settings (see
+    :mod:`weaksal.data.output_folder`).
     """
+    from weaksal.detectors import Segmenter
+
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if output not in OUTPUT_TYPES:
+        raise WeaksalError(f"--type {output}: unknown. Fix: one of {', '.join(OUTPUT_TYPES)}")
+    segmenting = isinstance(detector, Segmenter)
+    if segmenting and output != "map":
+        raise WeaksalError("--task seg writes class maps. Fix: leave out --type")
+    inputs = [images] if isinstance(images, (str, Path)) else list(images)
     rank, world = shard if shard is not None else shard_from_env()
-    samples = index_images(images).samples[rank::world]
-    producer = {"command": "predict", **runtime.identity(), "input_size": size}
+    samples = index_inputs(inputs).samples[rank::world]
+    producer = {"command": "predict", **detector.identity()}
+    if output != "map" or threshold is not None:  # the map alone keeps its record as it was
+        producer |= {"output": output, "threshold": threshold}
     out = prepare_output_folder(
-        out, producer, [images], overwrite, [f"{s.stem}.png" for s in samples]
+        out, producer, inputs, overwrite, [f"{s.stem}.png" for s in samples]
     )
     report = PredictReport(shard=(rank, world))
     todo = []
@@ -135,16 +151,19 @@ def predict_folder(
                 report.failed.append((sample.image.name, str(exc)))
         if not loaded:
             continue
-        if isinstance(runtime, SegmentationRuntime):
-            for sample, labels in zip(loaded, runtime.segment(arrays, size), strict=True):
+        if segmenting:
+            for sample, labels in zip(loaded, detector.segment(arrays), strict=True):
                 write_palette_png(out / f"{sample.stem}.png", labels, voc_colormap())
                 report.done.append(sample.stem)
             continue
-        for sample, saliency in zip(loaded, predict_images(runtime, arrays, size), strict=True):
-            write_png(out / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
+        for sample, image, saliency in zip(loaded, arrays, detector.maps(arrays), strict=True):
+            write_png(out / f"{sample.stem}.png", render(output, image, saliency, threshold))
             report.done.append(sample.stem)
-    if isinstance(runtime, SegmentationRuntime):
-        write_legend(out, runtime.names)
+        report.left_as_prior += [
+            s.stem for s, kept in zip(loaded, getattr(detector, "left", ()), strict=False) if kept
+        ]
+    if segmenting:
+        write_legend(out, detector.names)
     return report
 
 

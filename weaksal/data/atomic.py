@@ -126,7 +126,7 @@ def _json_default(value: object) -> object:
 
 
 def write_png(path: str | Path, array: np.ndarray) -> None:
-    """Write a uint8 grey (H, W) or colour (H, W, 3) array as PNG, atomically."""
+    """Write a uint8 grey (H, W), colour (H, W, 3) or RGBA (H, W, 4) array as PNG, atomically."""
     array = np.asarray(array)
     if array.dtype != np.uint8:
         raise TypeError(f"write_png expects uint8, got {array.dtype} for {path}")

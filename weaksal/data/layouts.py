@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -227,7 +227,8 @@ def pair_by_stem(
             first.path,
             first.reason + (f" (and {others_count} more unpaired files)" if others_count else ""),
             "add the missing file or remove the stray one; `weaksal data check` lists every unpaired"
-            " file, and on_bad='skip' leaves them out (each is then reported)",
+            " file, and `weaksal eval --skip-unpaired` (Python: on_bad='skip') leaves them out"
+            " (each is then reported)",
         )
     pairs = [
         (stem, {kind: files[stem] for kind, files in others.items()}) for stem in sorted(complete)
@@ -288,10 +289,21 @@ def index_saliency(
 
 
 def index_images(root: str | Path) -> DatasetIndex:
-    """Index an unlabelled image folder (images directly inside, or in an image sub-folder)."""
+    """Index an unlabelled image folder (images directly inside, or in an image sub-folder).
+
+    A single image file is a one-sample index (``weaksal predict photo.jpg``).
+    """
     root = Path(root)
+    if root.is_file():
+        if not is_image_file(root):
+            raise LayoutError(
+                root,
+                f"is not an image file ({', '.join(sorted(IMAGE_SUFFIXES))})",
+                "pass an image or a folder of images",
+            )
+        return DatasetIndex(root, "images", [Sample(root.stem, root)])
     if not root.is_dir():
-        raise LayoutError(root, "is not a folder", "point at a folder of images")
+        raise LayoutError(root, "does not exist", "pass an existing image file or folder of images")
     folder = root
     if not files_by_stem(root):
         folder = (
@@ -309,6 +321,39 @@ def index_images(root: str | Path) -> DatasetIndex:
         )
     samples = [Sample(stem, path) for stem, path in sorted(images.items())]
     return DatasetIndex(root, "images", samples, image_dir=folder)
+
+
+def index_inputs(paths: Sequence[str | Path]) -> DatasetIndex:
+    """One index over image files and folders given together (``predict a.jpg b.png photos/``).
+
+    Outputs are named by stem, so two inputs with one stem are refused by name.
+    """
+    if not paths:
+        raise LayoutError(Path("."), "no images given", "pass image files or folders")
+    indexes = [index_images(path) for path in paths]
+    if len(indexes) == 1:
+        return indexes[0]
+    samples, seen = [], {}
+    for sample in (s for index in indexes for s in index.samples):
+        if sample.stem in seen:
+            raise DuplicateStemError(
+                sample.image,
+                f"has the same name stem as {seen[sample.stem]}, and maps are named by stem",
+                "rename one of them or run them into different --out folders",
+            )
+        seen[sample.stem] = sample.image
+        samples.append(sample)
+    return MultiIndex(Path(paths[0]), "images", samples, parts=indexes)
+
+
+@dataclass
+class MultiIndex(DatasetIndex):
+    """Several image files and folders indexed together; ``unused`` asks each folder."""
+
+    parts: list[DatasetIndex] = field(default_factory=list)
+
+    def unused(self) -> list[SkippedFile]:
+        return [entry for part in self.parts for entry in part.unused()]
 
 
 def match_caps_layout(root: str | Path) -> LayoutMatch | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from weaksal.data.atomic import atomic_path, write_json, write_text
-from weaksal.metrics.runner import EvalRun
+from weaksal.metrics.runner import EvalRun, convention_text
 
 #: (column, how to read it from results, higher is better)
 SALIENCY_COLUMNS: list[tuple[str, str, bool]] = [
@@ -109,20 +109,44 @@ def to_latex(header, rows, columns) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_tables(runs: Sequence[EvalRun], out_dir: Path, stem: str = "results") -> list[Path]:
-    """results.{csv,md,tex,json} in ``out_dir``; the JSON has curves and file lists too."""
-    columns = SEGMENTATION_COLUMNS if runs and "miou" in runs[0].results else SALIENCY_COLUMNS
+def _columns(runs: Sequence[EvalRun]):
+    return SEGMENTATION_COLUMNS if runs and "miou" in runs[0].results else SALIENCY_COLUMNS
+
+
+def markdown_table(runs: Sequence[EvalRun]) -> str:
+    """The Markdown table of ``runs``, best per dataset in bold, under its max-F convention."""
+    columns = _columns(runs)
     header, rows = summary(runs, columns)
+    convention = convention_text(runs[0].results) if runs else ""
+    return (f"{convention}\n\n" if convention else "") + to_markdown(header, rows, columns)
+
+
+def write_tables(runs: Sequence[EvalRun], out_dir: Path, stem: str = "results") -> list[Path]:
+    """results.{csv,md,tex,json} in ``out_dir``; the JSON has curves and file lists too.
+
+    Each names the max-F convention: the CSV in a ``convention`` column, the
+    Markdown above the table, the LaTeX in a comment and the JSON per run.
+    """
+    columns = _columns(runs)
+    header, rows = summary(runs, columns)
+    convention = convention_text(runs[0].results) if runs else ""
     paths = [out_dir / f"{stem}.{ext}" for ext in ("csv", "md", "tex", "json")]
-    write_text(paths[0], to_csv(header, rows))
-    write_text(paths[1], to_markdown(header, rows, columns))
-    write_text(paths[2], to_latex(header, rows, columns))
+    if convention:
+        write_text(paths[0], to_csv([*header, "convention"], [[*r, convention] for r in rows]))
+    else:
+        write_text(paths[0], to_csv(header, rows))
+    write_text(paths[1], markdown_table(runs))
+    write_text(
+        paths[2],
+        (f"% {convention}\n" if convention else "") + to_latex(header, rows, columns),
+    )
     write_json(
         paths[3],
         [
             {
                 "dataset": r.dataset,
                 "method": r.method,
+                "convention": convention_text(r.results),
                 "results": r.results,
                 "missing": r.missing,
                 "extra": r.extra,

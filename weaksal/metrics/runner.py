@@ -45,6 +45,7 @@ class EvalRun:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     resized: list[str] = field(default_factory=list)
+    unpaired: list[str] = field(default_factory=list)  # dataset files left out (skip_unpaired)
 
 
 def parse_methods(spec: str) -> list[tuple[str, Path]]:
@@ -135,11 +136,16 @@ def evaluate_saliency(
     skip_missing: bool = False,
     workers: int = 1,
     progress: Callable | None = None,
+    skip_unpaired: bool = False,
 ) -> EvalRun:
-    """Evaluate one method's maps on one saliency dataset (any supported layout)."""
+    """Evaluate one method's maps on one saliency dataset (any supported layout).
+
+    ``skip_unpaired``: leave out the dataset's images without a mask and masks
+    without an image (reported in ``EvalRun.unpaired``) instead of refusing.
+    """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}")
-    index = open_dataset(dataset_root)
+    index = open_dataset(dataset_root, on_bad="skip" if skip_unpaired else "error")
     references = {s.stem: s.mask for s in index if s.mask is not None}
     if not references:
         raise LayoutError(
@@ -169,6 +175,7 @@ def evaluate_saliency(
         missing,
         extra,
         resized,
+        [str(entry.path) for entry in index.skipped],
     )
 
 
@@ -217,3 +224,138 @@ def evaluate_segmentation(
         missing,
         extra,
     )
+
+
+def convention_text(results: dict) -> str:
+    """The max-F convention of a saliency result, in words (every table names it)."""
+    convention = results.get("convention")
+    if not convention:
+        return ""
+    if convention["maxf"] == "pooled":
+        how = "pooled (F of dataset-mean precision and recall, MATLAB toolbox)"
+    else:
+        how = "mean (max of the mean per-image F curve, PySODMetrics)"
+    return f"max-F {how}, {convention['thresholds']} thresholds, beta^2 {convention['beta2']}"
+
+
+@dataclass
+class Evaluation:
+    """Every (method, dataset) run of one evaluation, with its tables.
+
+    ``evaluation["wss", "ECSSD"]`` is that run's results dict (``maxf``,
+    ``mae``, ``smeasure``, curves...); ``str(evaluation)`` is the Markdown
+    table; :meth:`write` writes the files of ``weaksal eval --out``.
+    """
+
+    runs: list[EvalRun]
+
+    @property
+    def convention(self) -> str:
+        return convention_text(self.runs[0].results) if self.runs else ""
+
+    def __getitem__(self, key: tuple[str, str]) -> dict:
+        method, dataset = key
+        for run in self.runs:
+            if run.method == method and run.dataset == dataset:
+                return run.results
+        raise KeyError(f"no run of method {method!r} on dataset {dataset!r}")
+
+    def table(self) -> tuple[list[str], list[list]]:
+        """Header and rows: dataset, method, images, then one value per metric."""
+        from weaksal.metrics.report import summary
+
+        return summary(self.runs)
+
+    def to_markdown(self) -> str:
+        from weaksal.metrics.report import markdown_table
+
+        return markdown_table(self.runs)
+
+    def __str__(self) -> str:
+        return self.to_markdown()
+
+    def _repr_markdown_(self) -> str:  # notebooks show the table
+        return self.to_markdown()
+
+    def write(self, out: str | Path, per_image: bool = False) -> list[Path]:
+        """results.{csv,md,tex,json}, curve plots (saliency) and per-image CSVs under ``out``."""
+        from weaksal.metrics.report import plot_curves, write_per_image, write_tables
+
+        out = Path(out)
+        written = write_tables(self.runs, out)
+        if self.runs and "miou" not in self.runs[0].results:
+            written += plot_curves(self.runs, out)
+        if per_image:
+            for run in self.runs:
+                path = out / f"per_image_{run.dataset}_{run.method}.csv"
+                write_per_image(run, path)
+                written.append(path)
+        return written
+
+
+def evaluate(
+    pred: str | Path | dict[str, str | Path],
+    gt: str | Path | list[str | Path],
+    *,
+    maxf: str = "mean",
+    thresholds: int = 256,
+    seg: bool = False,
+    split: str | None = None,
+    num_classes: int = 21,
+    interpolation: str = "bilinear",
+    strict: bool = False,
+    skip_missing: bool = False,
+    skip_unpaired: bool = False,
+    workers: int = 1,
+    progress: Callable | None = None,
+) -> Evaluation:
+    """Score folders of maps against one or more datasets: ``weaksal eval`` in Python.
+
+    ``pred``: a folder, ``"DIR,DIR"`` / ``"NAME=DIR,..."`` as on the command
+    line, or ``{name: folder}``; a folder holding one sub-folder per dataset
+    name is read per dataset. ``gt``: a dataset root (any layout of ``weaksal
+    data info``) or a list of them. ``maxf``: ``"mean"`` (PySODMetrics) or
+    ``"pooled"`` (MATLAB toolbox; ``thresholds=21`` for the MWS/LPS/SSNet
+    code's). ``seg``: class-index maps scored by mIoU instead. ``skip_missing``:
+    score the images that have a map (the rest in ``run.missing``);
+    ``skip_unpaired``: leave out the dataset's unpaired files (``run.unpaired``).
+    """
+    if isinstance(pred, dict):
+        methods = [(str(name), Path(folder)) for name, folder in pred.items()]
+    else:
+        methods = parse_methods(str(pred))
+    datasets = (
+        [Path(gt)]
+        if isinstance(gt, (str, Path)) and "," not in str(gt)
+        else [Path(d) for d in (gt.split(",") if isinstance(gt, str) else gt) if str(d).strip()]
+    )
+    if not seg:
+        SaliencyEvaluator(maxf=maxf, thresholds=thresholds)  # refuse a bad convention first
+    runs = []
+    for dataset in datasets:
+        for name, folder in methods:
+            step = (
+                (lambda it, n, label=f"{name} on {dataset.name}": progress(it, n, label))
+                if progress
+                else None
+            )
+            if seg:
+                run = evaluate_segmentation(
+                    name, folder, dataset, split, num_classes, skip_missing, workers, step
+                )
+            else:
+                evaluator = SaliencyEvaluator(maxf=maxf, thresholds=thresholds)
+                run = evaluate_saliency(
+                    name,
+                    folder,
+                    dataset,
+                    evaluator,
+                    interpolation,
+                    strict,
+                    skip_missing,
+                    workers,
+                    step,
+                    skip_unpaired,
+                )
+            runs.append(run)
+    return Evaluation(runs)

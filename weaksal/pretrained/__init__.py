@@ -30,17 +30,34 @@ DEFAULT_MODEL = "wss"
 MAX_SHIPPED_BYTES = 25 * 1024 * 1024
 
 
-def shipped_names() -> list[str]:
-    """Names of the shipped models (folders with a manifest), the default first."""
+def shipped_names(role: str | None = None) -> list[str]:
+    """Names of the shipped models (folders with a manifest), the default first.
+
+    With ``role``, only the models that have a network playing it (``saliency``
+    for ``weaksal predict``, ``promote``, ``caption``).
+    """
     names = sorted(p.parent.name for p in PACKAGE_DIR.glob(f"*/{MANIFEST}"))
+    if role is not None:
+        names = [
+            name
+            for name in names
+            if any(
+                entry["role"] == role
+                for entry in json.loads((PACKAGE_DIR / name / MANIFEST).read_text())[
+                    "files"
+                ].values()
+            )
+        ]
     return sorted(names, key=lambda name: name != DEFAULT_MODEL)
 
 
-def pretrained_dir(name: str) -> Path:
+def pretrained_dir(name: str, role: str | None = None) -> Path:
+    """The folder of shipped model ``name``; an unknown name lists those that play ``role``."""
     if name not in shipped_names():
         raise WeaksalError(
-            f"unknown shipped model {name!r}. Fix: choose one of {', '.join(shipped_names())}, "
-            "or pass the path of a .safetensors/.onnx model file"
+            f"unknown shipped model {name!r}. Fix: choose one of"
+            f" {', '.join(shipped_names(role))}, or pass the path of a .safetensors/.onnx"
+            " model file"
         )
     return PACKAGE_DIR / name
 
@@ -51,7 +68,7 @@ def read_manifest(name: str) -> dict[str, Any]:
 
 def shipped_file(name: str, role: str = "saliency") -> Path:
     """The file of shipped model ``name`` that plays ``role``; an error names the roles it has."""
-    files = read_manifest(name)["files"]
+    files = json.loads((pretrained_dir(name, role) / MANIFEST).read_text())["files"]
     matches = [file for file, entry in files.items() if entry["role"] == role]
     if not matches:
         roles = ", ".join(sorted({entry["role"] for entry in files.values()}))
@@ -173,3 +190,33 @@ def ship_run(run_dir: str | Path, name: str, description: str | None = None) -> 
         shutil.rmtree(target)
     staging.rename(target)
     return target
+
+
+def model_line(name: str) -> str:
+    """One line about a shipped model: what it is, what it does, its size and ECSSD scores."""
+    manifest = read_manifest(name)
+    folder = pretrained_dir(name)
+    roles = sorted({entry["role"] for entry in manifest["files"].values()})
+    megabytes = sum((folder / file).stat().st_size for file in manifest["files"]) / 2**20
+    scores = json.loads((folder / "eval.json").read_text()).get("benchmarks", {}).get("ECSSD")
+    scored = (
+        f"; ECSSD max F {scores['maxf']:.3f} (mean curve), MAE {scores['mae']:.3f}"
+        if scores
+        else ""
+    )
+    return f"{name}: {manifest['description']} [{', '.join(roles)}; {megabytes:.1f} MB{scored}]"
+
+
+def list_models() -> list[str]:
+    """The shipped models, one line each (``weaksal models``), the default first."""
+    return [model_line(name) for name in shipped_names()]
+
+
+def read_card(name: str) -> str:
+    """The model card (``README.md``) of shipped model ``name``."""
+    path = pretrained_dir(name) / "README.md"
+    if not path.is_file():
+        raise WeaksalError(
+            f"{path}: the shipped model {name!r} has no model card. Fix: reinstall weaksal"
+        )
+    return path.read_text()

@@ -1,0 +1,143 @@
+"""The Python API (``import weaksal``): one call per task, one return convention."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import weaksal
+from tests.conftest import disk_mask, make_pairs, random_rgb, save_image
+from weaksal.classic import get_detector
+from weaksal.data.imageio import read_image
+from weaksal.errors import UnpairedFileError, WeaksalError
+
+
+def photo(shape=(45, 61), seed=3) -> np.ndarray:
+    """A bright disk on a noisy background: something salient, odd sizes to catch transposes."""
+    image = random_rgb(shape, seed) // 3
+    image[disk_mask(shape) > 0] = (230, 200, 40)
+    return image
+
+
+def test_import_is_light_and_lists_its_api():
+    for name in ("load", "evaluate", "check", "list_models", "render", "Detector", "Evaluation"):
+        assert name in dir(weaksal)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        weaksal.nothing  # noqa: B018
+
+
+def test_shipped_model_on_path_pil_and_array_gives_float_maps_of_the_image_size(tmp_path):
+    image = photo()
+    path = save_image(tmp_path / "photo.png", image)
+    wss = weaksal.load("wss")
+    from_path = wss(path)
+    from_str = wss(str(path))
+    from_pil = wss(Image.open(path))  # was: 'PngImageFile' object has no attribute 'shape'
+    from_array = wss(image)
+    assert from_path.dtype == np.float32 and from_path.shape == image.shape[:2]
+    assert 0.0 <= from_path.min() and from_path.max() <= 1.0
+    np.testing.assert_array_equal(from_path, from_str)
+    np.testing.assert_array_equal(from_path, from_pil)
+    np.testing.assert_array_equal(from_path, from_array)
+    assert from_path[disk_mask(image.shape[:2]) > 0].mean() > from_path.mean()
+    several = wss([image, image[:30]])
+    assert isinstance(several, list) and [m.shape for m in several] == [(45, 61), (30, 61)]
+    np.testing.assert_array_equal(several[0], from_array)
+
+
+def test_image_inputs_are_converted_or_refused_clearly():
+    image = photo()
+    mr = weaksal.load("mr")
+    np.testing.assert_array_equal(mr(image.astype(np.float32) / 255.0), mr(image))
+    grey = image.mean(axis=2).astype(np.uint8)
+    np.testing.assert_array_equal(mr(grey), mr(np.repeat(grey[:, :, None], 3, axis=2)))
+    rgba = np.concatenate([image, np.full(image.shape[:2] + (1,), 7, np.uint8)], axis=2)
+    np.testing.assert_array_equal(mr(rgba), mr(image))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        mr(image.astype(np.float32))
+    with pytest.raises(TypeError, match="path, a PIL image or a numpy array"):
+        mr(3)
+
+
+def test_classic_detectors_return_the_same_convention_as_networks():
+    image = photo()
+    mr = weaksal.load("mr")(image)
+    assert mr.dtype == np.float32 and mr.shape == image.shape[:2]
+    np.testing.assert_allclose(mr, get_detector("mr")(image) / 255.0, atol=1e-7)
+
+
+def test_promotion_alone_and_chained_agree():
+    image = photo()
+    lps = weaksal.load("lps")
+    prior = weaksal.load("mr")(image)
+    promoted = lps(image, prior)
+    assert promoted.dtype == np.float32 and promoted.shape == image.shape[:2]
+    # a uint8 prior and a float prior of the same grey levels are the same prior
+    np.testing.assert_array_equal(promoted, lps(image, np.round(prior * 255).astype(np.uint8)))
+    chained = weaksal.load("mr", promote="lps")
+    np.testing.assert_array_equal(chained(image), promoted)
+    assert chained.name == "mr+lps" and len(chained.left) == 1
+    with pytest.raises(ValueError, match="one prior per image"):
+        lps([image, image], prior)
+
+
+def test_unknown_model_lists_only_what_predicts(tmp_path):
+    with pytest.raises(WeaksalError) as error:
+        weaksal.load("foo")
+    message = str(error.value)
+    assert "wss" in message and "mr" in message
+    assert "lps" not in message  # an LPS model does not predict from an image
+
+
+def test_evaluate_returns_a_table_with_the_numbers_and_its_convention(tmp_path):
+    root = make_pairs(tmp_path / "set", "images", "GT", ["a", "b"])
+    maps = tmp_path / "maps"
+    save_image(maps / "a.png", disk_mask())  # perfect
+    save_image(maps / "b.png", np.zeros((24, 32), np.uint8))  # all background
+    evaluation = weaksal.evaluate({"mine": maps}, root)
+    results = evaluation["mine", "set"]
+    foreground = (disk_mask() > 128).mean()
+    assert results["mae"] == pytest.approx(foreground / 2)
+    assert results["images"] == 2
+    assert "max-F mean" in evaluation.convention and "256 thresholds" in evaluation.convention
+    assert str(evaluation).startswith(evaluation.convention)
+    written = evaluation.write(tmp_path / "out")
+    for path in written:
+        if path.suffix in (".md", ".tex", ".csv"):
+            assert "max-F mean (max of the mean per-image F curve" in path.read_text(), path
+    pooled = weaksal.evaluate(str(maps), str(root), maxf="pooled", thresholds=21)
+    assert "pooled" in pooled.convention and "21 thresholds" in pooled.convention
+
+
+def test_evaluate_skips_unpaired_dataset_files_only_when_asked(tmp_path):
+    root = make_pairs(tmp_path / "set", "images", "GT", ["a", "b"])
+    save_image(root / "images" / "c.jpg", random_rgb())  # an image without a mask
+    maps = tmp_path / "maps"
+    for stem in ("a", "b"):
+        save_image(maps / f"{stem}.png", disk_mask())
+    with pytest.raises(UnpairedFileError, match="--skip-unpaired"):
+        weaksal.evaluate(maps, root)
+    evaluation = weaksal.evaluate(maps, root, skip_unpaired=True)
+    run = evaluation.runs[0]
+    assert run.results["mae"] == 0.0 and run.unpaired == [str(root / "images" / "c.jpg")]
+
+
+def test_models_lists_every_shipped_model_on_one_line():
+    lines = weaksal.list_models()
+    names = [line.split(":")[0] for line in lines]
+    assert names[0] == "wss" and {"mws", "lps", "ssnet", "jsm"} <= set(names)
+    assert all("\n" not in line and "MB" in line for line in lines)
+
+
+def test_check_reports_the_problems_of_a_dataset(tmp_path):
+    root = make_pairs(tmp_path, "images", "GT", ["a", "b"])
+    (root / "images" / "b.jpg").write_bytes(b"garbage")
+    report = weaksal.check(root, workers=1)
+    assert report.problems == 1 and "b.jpg" in str(report.unreadable)
+
+
+def test_read_image_and_pil_give_the_same_pixels(tmp_path):
+    image = photo()
+    path = save_image(tmp_path / "p.png", image)
+    np.testing.assert_array_equal(weaksal.as_rgb(Image.open(path)), read_image(path))

@@ -1,0 +1,337 @@
+"""Every detector behind one call: ``detector(image) -> float32 map in [0, 1]``.
+
+A trained network (a shipped name such as ``wss``, or a ``.safetensors`` /
+``.onnx`` file), a classical detector (``mr``, ``rbd``...), or either of them
+followed by LPS promotion: one kind of object, one input convention (a path,
+a PIL image or a numpy array, or a list of them) and one return convention
+(``float32 (H, W)`` in [0, 1] at each image's own size). ``weaksal predict``
+writes what these objects return, so the command line and Python agree.
+
+>>> import weaksal
+>>> wss = weaksal.load("wss")
+>>> saliency = wss("photo.jpg")          # float32 (H, W) in [0, 1]
+>>> better = weaksal.load("mr", promote="lps")(photo_array)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from weaksal.errors import WeaksalError
+
+#: what a detector accepts for one image
+ImageLike = Union[str, Path, np.ndarray, "PIL.Image.Image"]  # noqa: F821
+
+
+def as_rgb(image: ImageLike) -> np.ndarray:
+    """``uint8 (H, W, 3)`` RGB from a path, a PIL image or an array.
+
+    Arrays: ``uint8`` or ``bool``, or float in [0, 1]; grey ``(H, W)`` is
+    repeated to three channels and an alpha channel is dropped.
+    """
+    from weaksal.data.imageio import read_image
+
+    if isinstance(image, (str, Path)):
+        return read_image(image)
+    if hasattr(image, "convert") and hasattr(image, "size"):  # a PIL image, without importing PIL
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"an image is a path, a PIL image or a numpy array, not {type(image).__name__}"
+        )
+    array = image
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ValueError(f"an image array is (H, W), (H, W, 3) or (H, W, 4), not {image.shape}")
+    array = array[:, :, :3]
+    if array.dtype == bool:
+        return array.astype(np.uint8) * 255
+    if np.issubdtype(array.dtype, np.floating):
+        if array.size and (array.min() < 0.0 or array.max() > 1.0):
+            raise ValueError("a float image array must be in [0, 1] (divide uint8 data by 255)")
+        return np.round(array * 255.0).astype(np.uint8)
+    if array.dtype != np.uint8:
+        raise ValueError(f"an image array is uint8, bool or float in [0, 1], not {array.dtype}")
+    return np.ascontiguousarray(array)
+
+
+def as_map(saliency: ImageLike | np.ndarray) -> np.ndarray:
+    """A saliency map as ``float32 (H, W)`` in [0, 1]: a path (any bit depth), uint8 or float."""
+    from weaksal.data.imageio import read_prediction
+
+    if isinstance(saliency, (str, Path)):
+        return read_prediction(saliency).astype(np.float32) / np.float32(255.0)
+    if hasattr(saliency, "convert"):
+        return np.asarray(saliency.convert("L"), np.float32) / np.float32(255.0)
+    array = np.asarray(saliency)
+    if array.ndim == 3:
+        array = array[:, :, 0]
+    if array.ndim != 2:
+        raise ValueError(f"a saliency map is (H, W), not {np.asarray(saliency).shape}")
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / np.float32(255.0)
+    if array.dtype == bool:
+        return array.astype(np.float32)
+    return np.clip(array.astype(np.float32), 0.0, 1.0)
+
+
+def _one_or_many(images) -> tuple[list, bool]:
+    if isinstance(images, (list, tuple)):
+        return list(images), True
+    return [images], False
+
+
+class Detector:
+    """A saliency detector: call it on one image (or a list) for float maps in [0, 1].
+
+    Subclasses give :meth:`maps` (RGB ``uint8`` images in, maps out, same
+    order) and :meth:`identity` (what makes the maps: written into an output
+    folder's record so a resumed run never mixes two detectors' maps).
+    """
+
+    name: str = "detector"
+    #: square side the network sees (None for classical detectors, which see the image)
+    input_size: int | None = None
+
+    def __call__(self, images, batch_size: int = 8):
+        """Map(s) ``float32 (H, W)`` in [0, 1] for one image or a list of them."""
+        items, many = _one_or_many(images)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        maps: list[np.ndarray] = []
+        for start in range(0, len(items), batch_size):
+            maps += self.maps([as_rgb(item) for item in items[start : start + batch_size]])
+        return maps if many else maps[0]
+
+    def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+
+class NetworkDetector(Detector):
+    """A trained saliency network on the torch or ONNX runtime (see :mod:`weaksal.inference`)."""
+
+    def __init__(self, runtime, input_size: int, name: str) -> None:
+        self.runtime = runtime
+        self.input_size = input_size
+        self.name = name
+
+    def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        from weaksal.inference import predict_images
+
+        return predict_images(self.runtime, list(images), self.input_size) if images else []
+
+    def identity(self) -> dict[str, Any]:
+        return {**self.runtime.identity(), "input_size": self.input_size}
+
+
+class ClassicDetector(Detector):
+    """A classical (unsupervised) detector of :mod:`weaksal.classic`, its maps scaled to [0, 1]."""
+
+    def __init__(self, name: str) -> None:
+        from weaksal.classic import get_detector
+
+        self.name = name
+        self.function = get_detector(name)
+
+    def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [self.function(image).astype(np.float32) / np.float32(255.0) for image in images]
+
+    def identity(self) -> dict[str, Any]:
+        return {"classic": self.name}
+
+
+class Promotion:
+    """LPS as a function: ``lps(image, prior) -> promoted map`` (one or lists of both).
+
+    The prior is any detector's map (a path, ``uint8``, or float in [0, 1]).
+    ``left`` tells, for the last call, which priors the certainty gate
+    returned unchanged (see :class:`weaksal.inference.Promoter`).
+    """
+
+    def __init__(self, promoter, name: str = "lps") -> None:
+        self.promoter = promoter
+        self.name = name
+
+    @property
+    def left(self) -> list[bool]:
+        return list(self.promoter.left)
+
+    def __call__(self, images, priors, batch_size: int = 8):
+        items, many = _one_or_many(images)
+        prior_items, many_priors = _one_or_many(priors)
+        if many != many_priors or len(items) != len(prior_items):
+            raise ValueError("give one prior per image (both single, or lists of one length)")
+        maps, left = [], []
+        for start in range(0, len(items), batch_size):
+            rgbs = [as_rgb(item) for item in items[start : start + batch_size]]
+            grey = [
+                np.round(as_map(p) * 255.0).astype(np.uint8)
+                for p in prior_items[start : start + batch_size]
+            ]
+            maps += self.promoter.maps(rgbs, grey)
+            left += self.promoter.left
+        self.promoter.left = left
+        return maps if many else maps[0]
+
+    def identity(self) -> dict[str, Any]:
+        return {"promoter": self.name, **self.promoter.identity()}
+
+    def __repr__(self) -> str:
+        return f"<Promotion {self.name} gate={self.promoter.gate}>"
+
+
+class PromotedDetector(Detector):
+    """A detector whose maps LPS promotes: ``load("mr", promote="lps")``."""
+
+    def __init__(self, base: Detector, promotion: Promotion) -> None:
+        self.base = base
+        self.promotion = promotion
+        self.name = f"{base.name}+{promotion.name}"
+        self.input_size = base.input_size
+
+    @property
+    def left(self) -> list[bool]:
+        """For the last call: which of the base detector's maps the gate kept as they were."""
+        return self.promotion.left
+
+    def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not images:
+            return []
+        return self.promotion(list(images), self.base.maps(images), batch_size=len(images))
+
+    def identity(self) -> dict[str, Any]:
+        return {"detector": self.base.identity(), "promoted_by": self.promotion.identity()}
+
+
+class Segmenter:
+    """A segmentation network's class-index maps (SSNet): ``uint8 (H, W)`` at each image's size.
+
+    ``names[i]`` is the class of index ``i`` (0 is the background).
+    """
+
+    def __init__(self, runtime, input_size: int, name: str) -> None:
+        self.runtime = runtime
+        self.input_size = input_size
+        self.name = name
+        self.names = runtime.names
+
+    def __call__(self, images, batch_size: int = 8):
+        items, many = _one_or_many(images)
+        labels: list[np.ndarray] = []
+        for start in range(0, len(items), batch_size):
+            labels += self.segment([as_rgb(item) for item in items[start : start + batch_size]])
+        return labels if many else labels[0]
+
+    def segment(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return self.runtime.segment(list(images), self.input_size) if images else []
+
+    def identity(self) -> dict[str, Any]:
+        return {**self.runtime.identity(), "input_size": self.input_size}
+
+
+def open_segmenter(model: str | Path = "ssnet", device: str = "cpu") -> Segmenter:
+    """A shipped segmentation model's name (``ssnet``) or file as a :class:`Segmenter`."""
+    from weaksal.predict import open_runtime
+    from weaksal.pretrained import resolve_model, shipped_names
+
+    path = resolve_model(model)
+    engine, size = open_runtime(path, "torch", device, task="seg")
+    return Segmenter(engine, size, str(model) if str(model) in shipped_names() else path.stem)
+
+
+def classic_names() -> list[str]:
+    from weaksal.classic import DETECTORS
+
+    return list(DETECTORS)
+
+
+def open_network(
+    model: str | Path,
+    device: str = "cpu",
+    runtime: str | None = None,
+    channels_last: bool = False,
+    threads: int | None = None,
+) -> NetworkDetector:
+    """A shipped saliency model's name or a model file as a :class:`NetworkDetector`.
+
+    The runtime follows the file (``.onnx``: ONNX Runtime, else PyTorch) unless given.
+    """
+    from weaksal.predict import open_runtime
+    from weaksal.pretrained import resolve_model
+
+    path = resolve_model(model)
+    chosen = runtime or ("onnx" if path.suffix == ".onnx" else "torch")
+    if chosen == "torch" and path.suffix == ".onnx":
+        raise WeaksalError(
+            f"{path}: an ONNX file runs on ONNX Runtime. Fix: leave out --runtime torch"
+            " (or use --runtime onnx)"
+        )
+    engine, size = open_runtime(path, chosen, device, channels_last, threads)
+    from weaksal.pretrained import shipped_names
+
+    name = str(model) if str(model) in shipped_names() else path.stem
+    return NetworkDetector(engine, size, name)
+
+
+def open_promotion(model: str | Path = "lps", device: str = "cpu", **settings) -> Promotion:
+    """A shipped LPS model's name or an LPS file as a :class:`Promotion` (settings: Promoter's)."""
+    from weaksal.promote import open_promoter
+
+    return Promotion(open_promoter(model, device=device, **settings), Path(str(model)).stem)
+
+
+def load(
+    model: str | Path = "wss",
+    *,
+    device: str = "cpu",
+    promote: str | Path | None = None,
+    runtime: str | None = None,
+    channels_last: bool = False,
+):
+    """A detector by name or file, ready to call on images.
+
+    ``model``: a shipped model (``weaksal.models()``), a classical detector
+    (``mr``, ``mbplus``, ``rbd``, ``ft``, ``sr``), a ``.safetensors`` or
+    ``.onnx`` file; an LPS model (``"lps"``) gives a :class:`Promotion`
+    called as ``lps(image, prior)``. ``promote``: an LPS model that promotes
+    every map the detector makes. ``device``: ``cpu``, ``cuda``, ``mps`` or
+    ``auto``.
+    """
+    from weaksal.pretrained import resolve_model, shipped_names
+
+    name = str(model)
+    is_file = Path(name).suffix in (".safetensors", ".onnx") or Path(name).exists()
+    if not is_file and name not in shipped_names() and name not in classic_names():
+        raise WeaksalError(
+            f"unknown model {name!r}. Fix: choose a shipped saliency model"
+            f" ({', '.join(shipped_names('saliency'))}), a classical detector"
+            f" ({', '.join(classic_names())}), or pass a .safetensors/.onnx model file"
+        )
+    if name in classic_names() and not is_file:
+        detector: Detector = ClassicDetector(name)
+    else:
+        path = resolve_model(model, "promote" if name in shipped_names("promote") else "saliency")
+        if path.suffix == ".safetensors":
+            from weaksal.models import read_spec
+
+            if read_spec(path)["task"] == "promote":
+                if promote is not None:
+                    raise WeaksalError(f"{path}: an LPS model cannot be promoted by another one")
+                return open_promotion(model, device)
+        detector = open_network(model, device, runtime, channels_last)
+    if promote is None:
+        return detector
+    return PromotedDetector(detector, open_promotion(promote, device))

@@ -1,0 +1,62 @@
+"""What a saliency map becomes in a file: the map, a mask, a cut-out or an overlay.
+
+``weaksal predict --type`` and the web demo both render through
+:func:`render`, so a cut-out downloaded from the page is the file the command
+line writes.
+
+* ``map``: the grey map, 0..255 (what evaluation reads);
+* ``mask``: ``map >= threshold`` as 0/255;
+* ``rgba``: the photo with the map as its alpha channel (a cut-out, as
+  rembg writes; with a threshold, the mask is the alpha);
+* ``overlay``: the photo tinted red where the map is high, for looking.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+OUTPUT_TYPES = ("map", "mask", "rgba", "overlay")
+#: the red of the overlay and how strongly a fully salient pixel takes it
+OVERLAY_COLOUR = np.array([255, 32, 32], np.float32)
+OVERLAY_STRENGTH = 0.55
+
+
+def to_grey(saliency: np.ndarray) -> np.ndarray:
+    """``uint8`` 0..255 of a float map in [0, 1] (rounded, as every map weaksal writes)."""
+    return np.round(np.clip(saliency, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def to_mask(saliency: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """``uint8`` 0/255: foreground where the map is at least ``threshold``."""
+    return np.where(saliency >= threshold, 255, 0).astype(np.uint8)
+
+
+def to_rgba(image: np.ndarray, saliency: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """``uint8 (H, W, 4)``: the photo, its alpha the soft map (or the mask at ``threshold``)."""
+    alpha = to_grey(saliency) if threshold is None else to_mask(saliency, threshold)
+    return np.concatenate([image, alpha[:, :, None]], axis=2)
+
+
+def to_overlay(
+    image: np.ndarray, saliency: np.ndarray, threshold: float | None = None
+) -> np.ndarray:
+    """``uint8 (H, W, 3)``: the photo blended towards red by the map (or its mask)."""
+    weight = saliency if threshold is None else (saliency >= threshold).astype(np.float32)
+    weight = (OVERLAY_STRENGTH * weight.astype(np.float32))[:, :, None]
+    blended = image.astype(np.float32) * (1.0 - weight) + OVERLAY_COLOUR * weight
+    return np.round(blended).astype(np.uint8)
+
+
+def render(
+    kind: str, image: np.ndarray, saliency: np.ndarray, threshold: float | None = None
+) -> np.ndarray:
+    """The array ``weaksal predict --type kind`` writes for one image and its map."""
+    if kind == "map":
+        return to_grey(saliency)
+    if kind == "mask":
+        return to_mask(saliency, 0.5 if threshold is None else threshold)
+    if kind == "rgba":
+        return to_rgba(image, saliency, threshold)
+    if kind == "overlay":
+        return to_overlay(image, saliency, threshold)
+    raise ValueError(f"output type must be one of {', '.join(OUTPUT_TYPES)}, not {kind!r}")
