@@ -60,6 +60,37 @@ def test_ship_run_copies_half_model_logs_scores_and_writes_the_manifest(tmp_path
     assert not list(package_dir.glob(".*partial"))
 
 
+def test_shipping_writes_a_model_card_from_the_run_records(tmp_path, package_dir):
+    from weaksal.methods import get_method
+
+    tiny_run(tmp_path / "run")
+    argv = ["/x/weaksal/__main__.py", "train", "wss", "--config", "c.yaml", "--out", "r"]
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"argv": argv}))
+    target = pretrained.ship_run(tmp_path / "run", "tiny", "a test model")
+    card = (target / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: weaksal\n")
+    assert "weaksal train wss --config c.yaml --out r" in card  # the command that made it
+    assert "weaksal train wss --config weaksal/pretrained/tiny/config.yaml" in card
+    assert "| ECSSD | - | - | 0.200 | - | - | - |" in card  # its scores, convention named
+    assert "max F (pooled) is the MATLAB toolbox's" in card
+    assert get_method("wss").limitations in card
+    assert json.loads((target / "run.json").read_text())["argv"] == argv
+
+
+@pytest.mark.parametrize("name", pretrained.shipped_names())
+def test_shipped_model_cards_are_current_and_shown_by_the_cli(name):
+    from typer.testing import CliRunner
+
+    from weaksal.cli import app
+    from weaksal.pretrained.cards import card_text
+
+    folder = pretrained.pretrained_dir(name)
+    assert (folder / "README.md").read_text() == card_text(folder, name)  # no drift
+    result = CliRunner().invoke(app, ["models", "--card", name])
+    assert result.exit_code == 0 and f"# {name}\n" in result.output
+    assert "## Limitations" in result.output and "## Scores" in result.output
+
+
 def test_the_method_decides_what_ships_and_every_file_counts_in_the_limit(
     tmp_path, package_dir, monkeypatch
 ):

@@ -157,15 +157,13 @@ def models(
     if card:
         from weaksal.pretrained import read_card
 
-        console.print(read_card(card), highlight=False, markup=False)
+        typer.echo(read_card(card))  # plain text: no wrapping, no markup
         return
     for line in list_models():
-        console.print(line, highlight=False, markup=False)
+        typer.echo(line)
     from weaksal.detectors import classic_names
 
-    console.print(
-        f"classical detectors (no training): {', '.join(classic_names())}", highlight=False
-    )
+    typer.echo(f"classical detectors (no training): {', '.join(classic_names())}")
 
 
 @app.command("classic")

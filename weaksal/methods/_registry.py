@@ -43,8 +43,15 @@ def register_method(
     shipped: Mapping[str, Shipped],
     table_rows: Mapping[str, Sequence[str]] | None = None,
     about: str,
+    supervision: str,
+    limitations: str,
 ) -> None:
-    """Register method ``name``; ``shipped`` maps a file name in the shipped folder to its source."""
+    """Register method ``name``; ``shipped`` maps a file name in the shipped folder to its source.
+
+    ``supervision`` (what the method reads to learn) and ``limitations`` (what
+    its models cannot do, as measured) go into the model cards of its shipped
+    models (:mod:`weaksal.pretrained.cards`).
+    """
     for file, entry in shipped.items():
         if entry.role not in ROLES:
             raise ValueError(f"{name}: {file} has role {entry.role!r}; roles: {sorted(ROLES)}")
@@ -55,6 +62,8 @@ def register_method(
         shipped=dict(shipped),
         table_rows={row: list(files) for row, files in (table_rows or {}).items()},
         about=about,
+        supervision=supervision,
+        limitations=limitations,
     )
 
 

@@ -336,4 +336,11 @@ register_method(
     sections=SECTIONS,
     shipped={"model.safetensors": Shipped("final.safetensors", "promote")},
     about="LPS (Zeng et al., CVPR 2018): promotes any detector's maps",
+    supervision="pixel saliency masks of DUTS-TR-50's training split (LPS is trained fully)",
+    limitations=(
+        "A promoter, not a detector: it needs another detector's map of the same image."
+        " It lifts weak (classical) maps most; a strong detector's map can come out worse,"
+        " which the certainty gate (when the model has one) guards against by leaving such"
+        " maps as they were. Classes outside DUTS-TR-50's 50 are less well promoted."
+    ),
 )

@@ -536,4 +536,14 @@ register_method(
         "Sal": ["snet/snet.safetensors"],
     },
     about="MWS (Zeng et al., CVPR 2019): saliency from tags, captions and unlabelled images",
+    supervision=(
+        "image-level class tags, image captions and unlabelled images (no pixel masks);"
+        " ImageNet-initialised backbone"
+    ),
+    limitations=(
+        "The caption network learned from 159 captioned images (COCO-MINI): its vocabulary is"
+        " a handful of words and `weaksal caption` mostly prints `<unk>`, so the captions"
+        " branch adds little here. Tags cover 50 ImageNet classes. The paper decoder's learned"
+        " x8 up-sampling can leave a checkerboard texture in the maps."
+    ),
 )

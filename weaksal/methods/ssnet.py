@@ -528,4 +528,13 @@ register_method(
         "SSNet-2": ["stage2/final.safetensors"],
     },
     about="SSNet (Zeng et al., ICCV 2019): segmentation from class labels + saliency masks",
+    supervision=(
+        "class labels of one half of DUTS-TR-50's training images and pixel saliency masks"
+        " of the other half (as the paper's MM setting); no segmentation masks"
+    ),
+    limitations=(
+        "Its segmentation knows the 50 DUTS-TR-50 classes only (index 0 is background). It"
+        " reads pixel saliency masks for half of its images, so it is not mask-free. Its"
+        " saliency maps are soft (high MAE for their max F): threshold them for masks."
+    ),
 )

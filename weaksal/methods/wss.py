@@ -332,4 +332,11 @@ register_method(
         "round II": ["round2/fcn.safetensors"],
     },
     about="WSS (Wang et al., CVPR 2017): saliency from image-level tags",
+    supervision="image-level class tags only (no pixel masks); ImageNet-initialised backbone",
+    limitations=(
+        "It learned saliency from 50 ImageNet classes: objects of other kinds, several objects,"
+        " and scenes without a dominant object are found less well. Its pseudo-labels come from"
+        " class activation maps refined by a CRF, so thin parts and object boundaries are the"
+        " weakest. Maps are computed at the network's square input size and resized back."
+    ),
 )

@@ -3,7 +3,9 @@
 Each model is a folder ``weaksal/pretrained/<name>/`` holding its networks in
 half precision, the resolved ``config.yaml`` that trained them, their
 training logs (``logs/<stage>.jsonl``), ``summary.json`` (pseudo-label
-quality per round), ``eval.json`` (benchmark scores) and ``manifest.json``:
+quality per round), ``eval.json`` (benchmark scores), ``run.json`` (the
+run's command, revision and machine), ``README.md`` (the model card,
+:mod:`weaksal.pretrained.cards`) and ``manifest.json``:
 which method made it, and every network file with its **role** (what uses
 it: ``saliency`` for ``weaksal predict``, ``promote`` for ``weaksal
 promote``, ``caption`` for ``weaksal caption``) and its task contract. The
@@ -178,7 +180,9 @@ def ship_run(run_dir: str | Path, name: str, description: str | None = None) -> 
         raise WeaksalError(
             f"{run_dir}: {size / 2**20:.1f} MB of networks in half precision, over 25 MB"
         )
-    for file in ("config.yaml", "eval.json", "summary.json"):
+    for file in ("config.yaml", "eval.json", "summary.json", "run.json"):
+        if file == "run.json" and not (run_dir / file).is_file():
+            continue  # a run record is optional (older runs); the card then gives the config
         shutil.copyfile(run_dir / file, staging / file)
     for log in sorted(run_dir.glob("*/metrics.jsonl")):
         shutil.copyfile(log, staging / "logs" / f"{log.parent.name}.jsonl")
@@ -186,6 +190,9 @@ def ship_run(run_dir: str | Path, name: str, description: str | None = None) -> 
     write_manifest(
         staging, name, config["method"], description or f"{method.about}; {backbone}", sources
     )
+    from weaksal.pretrained.cards import write_card
+
+    write_card(staging, name)
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
