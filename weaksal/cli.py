@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from weaksal.errors import WeaksalError
@@ -68,7 +69,7 @@ def friendly_errors(command):
         try:
             return command(*args, **kwargs)
         except WeaksalError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
         except OSError as exc:  # disk full, read-only folder, permissions: name the file
             where = exc.filename or "a file"
@@ -76,6 +77,14 @@ def friendly_errors(command):
                 f"[bold red]error:[/] {where}: {exc.strerror or exc}. Fix: {_os_fix(exc)}",
                 highlight=False,
             )
+            raise typer.Exit(2) from None
+        except ModuleNotFoundError as exc:  # a light install without this command's extra
+            from weaksal.extras import missing_extra
+
+            message = missing_extra(exc)
+            if message is None:
+                raise
+            err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see main)
             err_console.print(
@@ -98,11 +107,25 @@ def demo(
     count: int = typer.Option(
         20, min=1, help="How many ECSSD images to score (when data is present)."
     ),
+    promote: bool = typer.Option(True, help="Also show each map promoted by the shipped LPS."),
 ) -> None:
     """Saliency maps of real photos with MR and the shipped models, side by side."""
+    from tqdm import tqdm
+
     from weaksal.demo import run_demo
 
-    results = run_demo(out, model, count)
+    console.print(
+        f"demo: MR and {', '.join(model)}{' with LPS promotion' if promote else ''} on five"
+        " photos, then scores on the first ECSSD images (about a minute on 2 CPU cores)",
+        highlight=False,
+    )
+    results = run_demo(
+        out,
+        model,
+        count,
+        "lps" if promote else None,
+        lambda iterable, total, label: tqdm(iterable, total=total, desc=label, leave=False),
+    )
     console.print(
         f"maps of {', '.join(results['photos'])} in {out / 'maps'};"
         f" image | detectors in {out / 'figure.png'}",
@@ -486,37 +509,52 @@ app.add_typer(export_app, name="export")
 @app.command("train", context_settings={"allow_extra_args": False})
 @friendly_errors
 def train(
-    method: str = typer.Argument(..., help="reference | wss | lps | mws | ssnet | jsm"),
-    config: Path = typer.Option(
-        ..., help="YAML config, e.g. configs/reference/snet_efficientnet_lite0.yaml."
+    arguments: list[str] = typer.Argument(
+        None,
+        help="[METHOD] then key.sub=value overrides (+key=value adds a key). The method is"
+        " read from the config; naming it is optional.",
     ),
-    overrides: list[str] = typer.Argument(
-        None, help="key.sub=value overrides; +key=value adds a key."
+    config: str = typer.Option(
+        ...,
+        help="A YAML file, or a shipped config: a method (wss, mws, lps, ssnet, jsm, reference)"
+        " or method/name, e.g. wss/wss_fpn_efficientnet_lite0.",
     ),
     out: Path = typer.Option(None, help="Run folder (default runs/<config name>)."),
     resume: bool = typer.Option(True, help="Continue from the run folder's newest checkpoint."),
     evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
 ) -> None:
     """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
-    from weaksal.engine.config import load_config
+    from weaksal.engine.config import load_config, resolve_config
     from weaksal.methods import get_method
-    from weaksal.methods.common import evaluate_run
+    from weaksal.methods.common import evaluate_run, kept_model
 
-    resolved = load_config(config, overrides or [])
-    if resolved.get("method") != method:
+    arguments = list(arguments or [])
+    method = arguments.pop(0) if arguments and "=" not in arguments[0] else None
+    path = resolve_config(config)
+    resolved = load_config(path, arguments)
+    if method is not None and resolved.get("method") != method:
         raise typer.BadParameter(
-            f"{config} is a config for {resolved.get('method')!r}, not {method!r}"
+            f"{path} is a config for {resolved.get('method')!r}, not {method!r}"
         )
-    run_dir = out or Path("runs") / config.stem
-    get_method(method).target(resolved, run_dir, resume)
+    entry = get_method(resolved.get("method"))
+    run_dir = out or Path("runs") / path.stem
+    entry.target(resolved, run_dir, resume)
     from weaksal.predict import shard_from_env
 
-    if evaluate and resolved.get("evaluate") and shard_from_env()[0] == 0:  # rank 0 reports
+    if shard_from_env()[0] != 0:  # rank 0 reports
+        return
+    if evaluate and resolved.get("evaluate"):
         table = evaluate_run(run_dir, resolved["evaluate"])
         for name, scores in table.items():
             console.print(
                 f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), highlight=False
             )
+    shipped = [run_dir / item.source for item in entry.shipped.values()]
+    models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
+    typer.echo(  # one unwrapped line: scripts read it
+        f"models: {', '.join(str(p) for p in models)}. Use: weaksal predict IMAGES --model"
+        f" {models[0]} --out MAPS; ship: python -m weaksal.pretrained {run_dir} NAME"
+    )
 
 
 @app.command("predict")
@@ -704,6 +742,31 @@ def caption(
         console.print(f"{path}: {captioner.captions([image])[0]}", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("serve")
+@friendly_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every network)."),
+    port: int = typer.Option(8765, min=0, max=65535, help="Port (0: any free port)."),
+    device: str = typer.Option("cpu", help="torch device: auto, cpu, cuda, cuda:1, mps."),
+    max_mb: float = typer.Option(15.0, min=0.1, help="Largest upload, in MB."),
+    max_pixels: int = typer.Option(40_000_000, min=1, help="Largest image, in pixels."),
+) -> None:
+    """A local web page: drop an image, compare models', classic detectors' and LPS maps."""
+    from weaksal.serve import make_server
+
+    server = make_server(host, port, device, int(max_mb * 2**20), max_pixels)
+    bound_host, bound_port = server.server_address[:2]
+    console.print(
+        f"weaksal serve: open http://{bound_host}:{bound_port}/ (Ctrl-C stops it)", highlight=False
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("stopped", highlight=False)
+    finally:
+        server.server_close()
 
 
 @export_app.command("onnx")

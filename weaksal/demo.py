@@ -1,24 +1,25 @@
-"""``make demo``: MR and the shipped WSS and MWS models on real photos, side by side.
+"""``make demo``: MR and the shipped models on real photos, side by side, with LPS promotion.
 
 The photos ship with scikit-image, so the demo needs no download and no
-dataset. When the shared data is present it also scores both detectors on the
-first ECSSD images, so the figure comes with numbers.
+dataset. Each detector's map is shown as it is and promoted by the shipped
+LPS model, and the last column overlays the first model's map on the photo.
+When the shared data is present it also scores every detector on the first
+ECSSD images, so the figure comes with numbers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from weaksal.classic import get_detector
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.data.atomic import write_png
-from weaksal.inference import predict_images
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.paths import data_root
+from weaksal.render import to_grey
 
 #: scikit-image's bundled colour photos (read from the installed package, no download)
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
@@ -54,46 +55,66 @@ def tile(image: np.ndarray, size: int = TILE) -> np.ndarray:
 def header(titles: list[str], size: int = TILE) -> np.ndarray:
     row = np.full((32, size * len(titles), 3), 255, np.uint8)
     for index, title in enumerate(titles):
-        cv2.putText(row, title, (index * size + 8, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 2)
+        scale = min(0.7, 0.7 * 14 / max(len(title), 1))  # long titles shrink to fit their tile
+        cv2.putText(
+            row, title, (index * size + 8, 23), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2
+        )
     return row
 
 
-def run_demo(out: Path, models: Sequence[str] = ("wss", "mws"), count: int = 20) -> dict:
+def run_demo(
+    out: Path,
+    models: Sequence[str] = ("wss", "mws"),
+    count: int = 20,
+    promote: str | None = "lps",
+    progress: Callable | None = None,
+) -> dict:
     """Write ``maps/<detector>/<photo>.png`` and ``figure.png`` under ``out``.
 
-    Returns ``{"photos": [...], "scores": {detector: results}}``; ``scores`` is
-    empty without the shared data.
+    Detectors: MR, each of ``models``, and, with ``promote``, each of them
+    promoted by that LPS model; the figure's last column overlays the first
+    model's (promoted) map on the photo. Returns ``{"photos": [...], "scores":
+    {detector: results}}``; ``scores`` is empty without the shared data.
+    ``progress(iterable, total, label)`` wraps the work (a progress bar).
     """
-    from weaksal.predict import open_runtime
+    from weaksal.detectors import load, open_promotion
+    from weaksal.render import to_overlay
 
-    def learned(model: str):
-        runtime, size = open_runtime(model)
+    step = progress or (lambda iterable, total, label: iterable)
+    bases = {"MR": load("mr"), **{Path(m).stem.upper(): load(m) for m in models}}
+    promotion = open_promotion(promote) if promote else None
+    labels = [label for base in bases for label in ([base, f"{base}+LPS"] if promotion else [base])]
+    first = list(bases)[1] if len(bases) > 1 else "MR"
+    overlay_of = f"{first}+LPS" if promotion else first
 
-        def detect(image: np.ndarray) -> np.ndarray:
-            return np.round(predict_images(runtime, [image], size)[0] * 255).astype(np.uint8)
+    def detect_all(image: np.ndarray) -> dict[str, np.ndarray]:
+        maps = {}
+        for label, detector in bases.items():
+            maps[label] = detector(image)
+            if promotion:
+                maps[f"{label}+LPS"] = promotion(image, maps[label])
+        return maps
 
-        return detect
-
-    detectors = {"MR": get_detector("mr"), **{Path(m).stem.upper(): learned(m) for m in models}}
-    rows = [header(["image", *detectors])]
+    rows = [header(["image", *labels, f"overlay {overlay_of}"])]
     photos = bundled_photos()
-    for name, image in photos:
+    for name, image in step(photos, len(photos), "demo photos"):
+        maps = detect_all(image)
         tiles = [tile(image)]
-        for label, detect in detectors.items():
-            saliency = detect(image)
-            write_png(out / "maps" / label.lower() / f"{name}.png", saliency)
-            tiles.append(tile(saliency))
+        for label in labels:
+            grey = to_grey(maps[label])
+            write_png(out / "maps" / label.lower().replace("+", "_") / f"{name}.png", grey)
+            tiles.append(tile(grey))
+        tiles.append(tile(to_overlay(image, maps[overlay_of])))
         rows.append(np.hstack(tiles))
     write_png(out / "figure.png", np.vstack(rows))
     scores = {}
     root = data_root() / "ECSSD"
     if root.is_dir():
         samples = list(index_saliency(root))[:count]
-        for label, detect in detectors.items():
-            evaluator = SaliencyEvaluator()
-            for sample in samples:
-                evaluator.step(
-                    detect(read_image(sample.image)), read_mask(sample.mask), sample.stem
-                )
-            scores[label] = evaluator.results()
+        evaluators = {label: SaliencyEvaluator() for label in labels}
+        for sample in step(samples, len(samples), f"first {len(samples)} ECSSD images"):
+            mask = read_mask(sample.mask)
+            for label, saliency in detect_all(read_image(sample.image)).items():
+                evaluators[label].step(to_grey(saliency), mask, sample.stem)
+        scores = {label: evaluator.results() for label, evaluator in evaluators.items()}
     return {"photos": [name for name, _ in photos], "scores": scores, "source": str(root)}

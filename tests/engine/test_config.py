@@ -196,3 +196,24 @@ def test_write_run_files_refuses_another_config(tmp_path, config_file):
     assert "config.yaml" in message and "another config" in message and "--out" in message
     assert "train.lr: 0.005 -> 0.0001" in message and "train.warmup" in message
     assert (out / "config.yaml").read_text() == before
+
+
+def test_configs_ship_in_the_package_and_resolve_by_name(tmp_path):
+    from weaksal.engine.config import CONFIG_DIR, config_names, resolve_config
+    from weaksal.methods import METHODS
+
+    assert CONFIG_DIR.parent.name == "weaksal"  # inside the package: a pip install has them
+    assert "wss/wss_fpn_efficientnet_lite0" in config_names()
+    assert not [name for name in config_names() if name.startswith("base")]
+    for method in METHODS:  # every method's own name trains its default config
+        path = resolve_config(method)
+        assert path.is_file() and load_config(path)["method"] == method
+    fpn = CONFIG_DIR / "wss" / "wss_fpn_efficientnet_lite0.yaml"
+    assert resolve_config("wss/wss_fpn_efficientnet_lite0") == fpn
+    assert resolve_config("wss/wss_fpn_efficientnet_lite0.yaml") == fpn
+    assert resolve_config("wss_fpn_efficientnet_lite0") == fpn
+    own = tmp_path / "wss.yaml"
+    own.write_text("method: wss\n")
+    assert resolve_config(own) == own  # a file of that name wins
+    with pytest.raises(ConfigError, match="wss/wss_fpn_efficientnet_lite0"):
+        resolve_config("nothing_like_it")

@@ -54,6 +54,15 @@ def test_uninterrupted_run_writes_its_record(tiny):
     ]
 
 
+def test_train_reads_the_method_from_the_config_and_says_where_the_models_are(tiny):
+    root, config, _ = tiny
+    run = root / "unnamed"
+    output = _finish(_train(config, run, "train.steps=2", "engine.val_every=2", method=()))
+    assert f"models: {run / 'best.safetensors'}" in output  # the reference ships its best
+    assert f"python -m weaksal.pretrained {run} NAME" in output
+    assert json.loads((run / "run.json").read_text())["argv"][1:3] == ["train", "--config"]
+
+
 def test_sigkill_mid_epoch_then_resume_ends_bitwise_equal(tiny):
     root, config, straight = tiny
     run = root / "killed"

@@ -90,10 +90,14 @@ def train_process(
     *overrides: str,
     threads: str = "1",
     launcher: tuple[str, ...] = (),
+    method: tuple[str, ...] = ("reference",),
 ) -> subprocess.Popen:
-    """``weaksal train reference`` on a tiny config in its own process (to kill, or to launch DDP)."""
+    """``weaksal train reference`` on a tiny config in its own process (to kill, or to launch DDP).
+
+    ``method=()`` leaves the method's name out (the config names it).
+    """
     command = [*launcher] or [sys.executable]
-    command += ["-m", "weaksal", "train", "reference", "--config", str(config),
+    command += ["-m", "weaksal", "train", *method, "--config", str(config),
                 "--out", str(out), "--no-evaluate", *overrides]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": threads}
     return subprocess.Popen(

@@ -48,6 +48,47 @@ def _parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
 
 
+#: the configs that ship inside the package (``configs/`` in a checkout links here)
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def config_names() -> list[str]:
+    """Every shipped config, as ``method/name`` (what ``--config`` accepts, ``.yaml`` optional)."""
+    return sorted(
+        str(path.relative_to(CONFIG_DIR).with_suffix(""))
+        for path in CONFIG_DIR.rglob("*.yaml")
+        if path.parent.name != "base"
+    )
+
+
+def resolve_config(name: str | Path) -> Path:
+    """A config file from a path or a shipped config's name.
+
+    In order: an existing file; ``configs/<name>`` or ``configs/<name>.yaml``
+    inside the package (``wss/wss_fpn_efficientnet_lite0``); a method's name
+    (``wss``: the method's default config, from its registry entry); a unique
+    file stem (``wss_fpn_efficientnet_lite0``).
+    """
+    path = Path(name)
+    if path.is_file():
+        return path
+    text = str(name)
+    for candidate in (CONFIG_DIR / text, CONFIG_DIR / f"{text}.yaml"):
+        if candidate.is_file():
+            return candidate
+    from weaksal.methods import METHODS
+
+    if text in METHODS:
+        return CONFIG_DIR / METHODS.get(text).default_config
+    stems = [p for p in CONFIG_DIR.rglob(f"{Path(text).stem}.yaml") if p.parent.name != "base"]
+    if len(stems) == 1 and path.suffix in ("", ".yaml"):
+        return stems[0]
+    raise ConfigError(
+        f"{name}: no such config file or shipped config. Fix: give a YAML file, a method"
+        f" ({', '.join(METHODS)}) or one of: {', '.join(config_names())}"
+    )
+
+
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> dict:
     """Read a YAML config, merge its ``base`` chain underneath, apply ``key=value`` overrides."""
     path = Path(path)

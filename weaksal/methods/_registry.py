@@ -45,12 +45,14 @@ def register_method(
     about: str,
     supervision: str,
     limitations: str,
+    default_config: str,
 ) -> None:
     """Register method ``name``; ``shipped`` maps a file name in the shipped folder to its source.
 
     ``supervision`` (what the method reads to learn) and ``limitations`` (what
     its models cannot do, as measured) go into the model cards of its shipped
-    models (:mod:`weaksal.pretrained.cards`).
+    models (:mod:`weaksal.pretrained.cards`); ``default_config`` (a path under
+    ``weaksal/configs``) is what ``weaksal train --config NAME`` trains.
     """
     for file, entry in shipped.items():
         if entry.role not in ROLES:
@@ -64,6 +66,7 @@ def register_method(
         about=about,
         supervision=supervision,
         limitations=limitations,
+        default_config=default_config,
     )
 
 

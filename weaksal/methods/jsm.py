@@ -608,4 +608,5 @@ register_method(
         " only. In the measured ablation the depth (SSM) and text (TSM) modules added less than"
         " one seed's spread; the label updates carry the gain."
     ),
+    default_config="jsm/jsm_efficientnet_lite0.yaml",
 )

@@ -546,4 +546,5 @@ register_method(
         " branch adds little here. Tags cover 50 ImageNet classes. The paper decoder's learned"
         " x8 up-sampling can leave a checkerboard texture in the maps."
     ),
+    default_config="mws/mws_efficientnet_lite0.yaml",
 )

@@ -118,4 +118,5 @@ register_method(
         " square input size; it is the yardstick of the weakly-supervised models, not a"
         " state-of-the-art detector."
     ),
+    default_config="reference/fpn_efficientnet_lite2.yaml",
 )

@@ -537,4 +537,5 @@ register_method(
         " reads pixel saliency masks for half of its images, so it is not mask-free. Its"
         " saliency maps are soft (high MAE for their max F): threshold them for masks."
     ),
+    default_config="ssnet/ssnet_fpn_efficientnet_lite0.yaml",
 )
