@@ -232,7 +232,8 @@ def test_shipped_caption_vocabulary_is_the_one_coco_mini_builds(real_data):
 
 
 def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
-    from weaksal.demo import PHOTOS, TILE, run_demo
+    from weaksal.demo import PHOTOS, run_demo
+    from weaksal.render import TILE
 
     seen = []
     results = run_demo(

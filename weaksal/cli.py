@@ -149,6 +149,12 @@ def _progress(label: str):
     )
 
 
+def _progress_labelled(iterable, total: int, label: str):
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=label, disable=None, leave=False)
+
+
 def _report_unused(images: Path) -> None:
     """Name every entry of an input folder that will not be read, and why."""
     from weaksal.data import index_images
@@ -436,10 +442,16 @@ def evaluate(
         False, help="Leave out dataset images without a mask (and masks without an image)."
     ),
     per_image: bool = typer.Option(False, help="Also write per-image scores (CSV) under --out."),
+    grid: int = typer.Option(
+        6, min=0, help="The report's picture grid: this many images where methods disagree most."
+    ),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
 ) -> None:
-    """Evaluate predicted maps against one or more datasets (Python: ``weaksal.evaluate``)."""
-    from tqdm import tqdm
+    """Evaluate predicted maps against one or more datasets (Python: ``weaksal.evaluate``).
+
+    With --out: tables (CSV, Markdown, LaTeX, JSON), curves, and the report
+    (report.html, self-contained, and report.md).
+    """
 
     from weaksal.data.layouts import unused_entries
     from weaksal.metrics.runner import evaluate as evaluate_folders
@@ -472,7 +484,7 @@ def evaluate(
         skip_missing=skip_missing,
         skip_unpaired=skip_unpaired,
         workers=workers,
-        progress=lambda it, n, label: tqdm(it, total=n, desc=label, disable=None, leave=False),
+        progress=_progress_labelled,
     )
     for run in evaluation.runs:
         for title, names in (
@@ -498,8 +510,43 @@ def evaluate(
         table.add_row(*[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row])
     console.print(table)
     if out:
-        written = evaluation.write(out, per_image)
+        written = evaluation.write(out, per_image, grid)
         console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
+
+
+@app.command("report")
+@friendly_errors
+def report(
+    pred: str = typer.Option(..., help="Prediction folder(s): DIR[,DIR...] or NAME=DIR[,...]."),
+    gt: str = typer.Option(..., help="Dataset root(s), comma-separated."),
+    out: Path = typer.Option(..., help="Where to write report.html, report.md and pictures."),
+    maxf: str = typer.Option("mean", help="max-F convention: mean (PySODMetrics) or pooled."),
+    thresholds: int = typer.Option(256, help="256, or 21 (with --maxf pooled)."),
+    grid: int = typer.Option(6, min=0, help="Images in the picture grid, per dataset."),
+    skip_missing: bool = typer.Option(False, help="Score the images that have a prediction."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Only the evaluation report: one self-contained HTML page (and Markdown) of the scores.
+
+    `weaksal eval --out` writes the same report beside its tables.
+    """
+    from weaksal.metrics.report_page import write_report
+    from weaksal.metrics.runner import evaluate as evaluate_folders
+
+    try:
+        evaluation = evaluate_folders(
+            pred,
+            gt,
+            maxf=maxf,
+            thresholds=thresholds,
+            skip_missing=skip_missing,
+            workers=workers,
+            progress=_progress_labelled,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    written = write_report(evaluation, out, grid)
+    typer.echo("wrote " + ", ".join(str(p) for p in written))
 
 
 export_app = typer.Typer(no_args_is_help=True, help="Export trained models.")

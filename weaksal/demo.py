@@ -12,18 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.data.atomic import write_png
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.paths import data_root
-from weaksal.render import to_grey
+from weaksal.render import header, tile, to_grey
 
 #: scikit-image's bundled colour photos (read from the installed package, no download)
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
-TILE = 200
 
 
 def bundled_photos() -> list[tuple[str, np.ndarray]]:
@@ -34,32 +32,6 @@ def bundled_photos() -> list[tuple[str, np.ndarray]]:
         image = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
         photos.append((name, np.ascontiguousarray(image[..., :3])))
     return photos
-
-
-def tile(image: np.ndarray, size: int = TILE) -> np.ndarray:
-    """``image`` (grey or RGB) fitted into a white ``size`` x ``size`` RGB square."""
-    if image.ndim == 2:
-        image = np.repeat(image[..., None], 3, axis=2)
-    scale = size / max(image.shape[:2])
-    resized = cv2.resize(
-        image,
-        (round(image.shape[1] * scale), round(image.shape[0] * scale)),
-        interpolation=cv2.INTER_AREA,
-    )
-    square = np.full((size, size, 3), 255, np.uint8)
-    top, left = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
-    square[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
-    return square
-
-
-def header(titles: list[str], size: int = TILE) -> np.ndarray:
-    row = np.full((32, size * len(titles), 3), 255, np.uint8)
-    for index, title in enumerate(titles):
-        scale = min(0.7, 0.7 * 14 / max(len(title), 1))  # long titles shrink to fit their tile
-        cv2.putText(
-            row, title, (index * size + 8, 23), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2
-        )
-    return row
 
 
 def run_demo(

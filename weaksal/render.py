@@ -9,16 +9,23 @@ line writes.
 * ``rgba``: the photo with the map as its alpha channel (a cut-out, as
   rembg writes; with a threshold, the mask is the alpha);
 * ``overlay``: the photo tinted red where the map is high, for looking.
+
+Figures that put images and maps side by side (the demo, the evaluation
+report's picture grid) build their squares with :func:`tile` and their
+title rows with :func:`header`.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 OUTPUT_TYPES = ("map", "mask", "rgba", "overlay")
 #: the red of the overlay and how strongly a fully salient pixel takes it
 OVERLAY_COLOUR = np.array([255, 32, 32], np.float32)
 OVERLAY_STRENGTH = 0.55
+#: side of a figure tile, in pixels
+TILE = 200
 
 
 def to_grey(saliency: np.ndarray) -> np.ndarray:
@@ -60,3 +67,29 @@ def render(
     if kind == "overlay":
         return to_overlay(image, saliency, threshold)
     raise ValueError(f"output type must be one of {', '.join(OUTPUT_TYPES)}, not {kind!r}")
+
+
+def tile(image: np.ndarray, size: int = TILE) -> np.ndarray:
+    """``image`` (grey or RGB) fitted into a white ``size`` x ``size`` RGB square."""
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    scale = size / max(image.shape[:2])
+    resized = cv2.resize(
+        image,
+        (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+        interpolation=cv2.INTER_AREA,
+    )
+    square = np.full((size, size, 3), 255, np.uint8)
+    top, left = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
+    square[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
+    return square
+
+
+def header(titles: list[str], size: int = TILE) -> np.ndarray:
+    row = np.full((32, size * len(titles), 3), 255, np.uint8)
+    for index, title in enumerate(titles):
+        scale = min(0.7, 0.7 * 14 / max(len(title), 1))  # long titles shrink to fit their tile
+        cv2.putText(
+            row, title, (index * size + 8, 23), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2
+        )
+    return row

@@ -8,6 +8,7 @@ stated interpolation or refused with ``strict``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,9 @@ class EvalRun:
     extra: list[str] = field(default_factory=list)
     resized: list[str] = field(default_factory=list)
     unpaired: list[str] = field(default_factory=list)  # dataset files left out (skip_unpaired)
+    folder: Path | None = None  # the prediction folder read (the report's picture grid)
+    root: Path | None = None  # the dataset root
+    seconds: float = 0.0  # wall time of this run's evaluation
 
 
 def parse_methods(spec: str) -> list[tuple[str, Path]]:
@@ -176,6 +180,8 @@ def evaluate_saliency(
         extra,
         resized,
         [str(entry.path) for entry in index.skipped],
+        prediction_folder(pred_root, dataset_root),
+        dataset_root,
     )
 
 
@@ -223,6 +229,8 @@ def evaluate_segmentation(
         {},
         missing,
         extra,
+        folder=prediction_folder(pred_root, dataset_root),
+        root=dataset_root,
     )
 
 
@@ -277,14 +285,19 @@ class Evaluation:
     def _repr_markdown_(self) -> str:  # notebooks show the table
         return self.to_markdown()
 
-    def write(self, out: str | Path, per_image: bool = False) -> list[Path]:
-        """results.{csv,md,tex,json}, curve plots (saliency) and per-image CSVs under ``out``."""
+    def write(self, out: str | Path, per_image: bool = False, grid: int = 6) -> list[Path]:
+        """results.{csv,md,tex,json}, per-image CSVs and, for saliency, curve plots and the
+        report (``report.html``, self-contained, and ``report.md``) with a picture grid of
+        the ``grid`` images where the methods disagree most."""
         from weaksal.metrics.report import plot_curves, write_per_image, write_tables
 
         out = Path(out)
         written = write_tables(self.runs, out)
         if self.runs and "miou" not in self.runs[0].results:
+            from weaksal.metrics.report_page import write_report
+
             written += plot_curves(self.runs, out)
+            written += write_report(self, out, grid)
         if per_image:
             for run in self.runs:
                 path = out / f"per_image_{run.dataset}_{run.method}.csv"
@@ -339,6 +352,7 @@ def evaluate(
                 if progress
                 else None
             )
+            start = time.perf_counter()
             if seg:
                 run = evaluate_segmentation(
                     name, folder, dataset, split, num_classes, skip_missing, workers, step
@@ -357,5 +371,6 @@ def evaluate(
                     step,
                     skip_unpaired,
                 )
+            run.seconds = time.perf_counter() - start
             runs.append(run)
     return Evaluation(runs)
