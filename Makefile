@@ -6,7 +6,7 @@ CONSTRAINTS ?= constraints.txt
 PIP := $(BIN)/pip install -c $(CONSTRAINTS)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast browser lint bench-eval clean
+.PHONY: demo test test-fast smoke browser lint bench-eval clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP) browser
 # under 3 minutes: leaves out the `slow` tests and those reading the real data (`data`)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not data"
+
+# a smoke training run: the real WSS pipeline on a 40-image subset, a few steps a stage (minutes)
+smoke: $(STAMP)
+	$(BIN)/weaksal data subset $${WEAKSAL_DATA:-../shared/data}/DUTS-TR-50 --out runs/smoke-data
+	$(BIN)/weaksal train --config smoke/wss --out runs/smoke-wss
 
 # the web page's browser test: Debian's chromium + chromedriver (apt, as root) and selenium.
 # Never fails: without a browser that one test skips and says why.

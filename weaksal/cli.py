@@ -348,6 +348,22 @@ def data_make_seg(
     )
 
 
+@data_app.command("subset")
+@friendly_errors
+def data_subset(
+    source: Path = typer.Argument(..., help="Tagged saliency dataset (tags.csv + split.csv)."),
+    out: Path = typer.Option(..., help="Where to write the subset (symbolic links)."),
+    classes: int = typer.Option(4, min=1, help="The first N tag classes (sorted)."),
+    train: int = typer.Option(8, min=1, help="Training images per class."),
+    val: int = typer.Option(2, min=0, help="Validation images per class."),
+) -> None:
+    """A small fixed subset of a tagged dataset: the data of configs/smoke (minutes to train)."""
+    from weaksal.data.subset import make_subset
+
+    counts = make_subset(source, out, classes, train, val)
+    console.print(f"train {counts['train']}, val {counts['val']} images in {out}", highlight=False)
+
+
 @data_app.command("make-rgbd")
 @friendly_errors
 def data_make_rgbd(
@@ -602,6 +618,27 @@ def train(
         f"models: {', '.join(str(p) for p in models)}. Use: weaksal predict IMAGES --model"
         f" {models[0]} --out MAPS; ship: python -m weaksal.pretrained {run_dir} NAME"
     )
+
+
+@app.command("logs")
+@friendly_errors
+def logs(
+    run: Path = typer.Argument(..., help="A run folder of `weaksal train`."),
+    tensorboard: bool = typer.Option(
+        False, help="Also TensorBoard event files (needs tensorboard)."
+    ),
+) -> None:
+    """A run's training logs as CSV (and TensorBoard), rebuilt from its metrics.jsonl files."""
+    from weaksal.engine.log_views import export_run_logs
+    from weaksal.errors import LayoutError
+
+    views = ("csv", "tensorboard") if tensorboard else ("csv",)
+    written = export_run_logs(run, views)
+    if not written:
+        raise LayoutError(run, "holds no metrics.jsonl", "point at a run folder of weaksal train")
+    typer.echo("wrote " + ", ".join(str(p) for p in written))
+    if tensorboard:
+        typer.echo(f"view: tensorboard --logdir {run}")
 
 
 @app.command("predict")

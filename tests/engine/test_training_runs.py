@@ -42,6 +42,11 @@ def test_uninterrupted_run_writes_its_record(tiny):
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [line["step"] for line in lines if "loss" in line]
     assert steps == list(range(1, 11))
+    import csv
+
+    with open(run / "logs" / "metrics.csv", newline="") as handle:  # the Fabric CSV view
+        rows = list(csv.DictReader(handle))
+    assert [int(r["step"]) for r in rows if r["loss"]] == steps
     validations = [line for line in lines if "val/maxf" in line]
     assert [v["step"] for v in validations] == [4, 8, 10]
     assert all(0.0 <= v["val/mae"] <= 1.0 for v in validations)

@@ -25,8 +25,10 @@ def local_or_data_path(name: str | Path) -> Path:
 
 
 def split_samples(name: str | Path, split: str | None) -> list[Sample]:
-    """The samples of dataset ``name`` (one ``split`` of it, or all when None)."""
-    return open_dataset(dataset_path(name), split=split).samples
+    """The samples of dataset ``name`` (one ``split`` of it, or all when None); ``name`` is
+    derived data such as ``runs/smoke-data`` when it exists from the working folder, else
+    under the data root."""
+    return open_dataset(local_or_data_path(name), split=split).samples
 
 
 def source_samples(entry: Mapping[str, Any] | str | None) -> list[Sample]:

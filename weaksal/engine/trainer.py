@@ -206,6 +206,10 @@ class Trainer:
             if done % s["checkpoint_every"] == 0 or done == total:
                 self.save_checkpoint(done)
         bar.close()
+        if self.is_writer and (self.run_dir / "metrics.jsonl").is_file():
+            from weaksal.engine.log_views import write_views
+
+            write_views(self.run_dir / "metrics.jsonl")  # logs/metrics.csv, rebuilt whole
 
     def backward(self, loss: torch.Tensor) -> None:
         self.fabric.backward(loss)

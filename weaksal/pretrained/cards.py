@@ -198,6 +198,7 @@ def card_text(folder: str | Path, name: str | None = None) -> str:
         "",
         "```python",
         "import weaksal",
+        "",
         f'model = weaksal.load("{name}")'
         + ("  # a promoter: model(image, prior_map)" if manifest["method"] == "lps" else ""),
         "```",
