@@ -22,7 +22,7 @@ from weaksal.data.layouts import files_by_stem
 from weaksal.data.voc import read_label_map
 from weaksal.errors import LayoutError, SizeMismatchError, UnpairedFileError
 from weaksal.metrics.evaluator import SaliencyEvaluator
-from weaksal.metrics.saliency import PairStats, pair_stats
+from weaksal.metrics.saliency import PairStats, pair_stats, prepare_ground_truth
 from weaksal.metrics.segmentation import ConfusionMatrix
 from weaksal.parallel import worker_pool
 
@@ -113,11 +113,15 @@ def load_prediction(
     return cv2.resize(pred, (shape[1], shape[0]), interpolation=INTERPOLATIONS[interpolation]), True
 
 
-def _saliency_job(args: tuple) -> tuple[PairStats, bool]:
-    pred_path, gt_path, interpolation, strict, structure = args
-    gt = read_mask(gt_path)
-    pred, resized = load_prediction(pred_path, gt.shape, interpolation, strict)
-    return pair_stats(pred, gt, structure), resized
+def _saliency_job(args: tuple) -> list[tuple[PairStats, bool]]:
+    """One image for every method that has a map of it: the mask is read and prepared once."""
+    gt_path, pred_paths, interpolation, strict, structure = args
+    ground = prepare_ground_truth(read_mask(gt_path), structure)
+    out = []
+    for pred_path in pred_paths:
+        pred, resized = load_prediction(pred_path, ground.shape, interpolation, strict)
+        out.append((pair_stats(pred, ground, structure), resized))
+    return out
 
 
 def _run_jobs(job: Callable, jobs: list, workers: int, progress: Callable | None):
@@ -147,42 +151,94 @@ def evaluate_saliency(
     ``skip_unpaired``: leave out the dataset's images without a mask and masks
     without an image (reported in ``EvalRun.unpaired``) instead of refusing.
     """
+    (run,) = evaluate_saliency_methods(
+        [(method, Path(pred_root), evaluator)],
+        dataset_root,
+        interpolation,
+        strict,
+        skip_missing,
+        workers,
+        progress,
+        skip_unpaired,
+    )
+    return run
+
+
+def evaluate_saliency_methods(
+    methods: list[tuple[str, Path, SaliencyEvaluator]],
+    dataset_root: Path,
+    interpolation: str = "bilinear",
+    strict: bool = False,
+    skip_missing: bool = False,
+    workers: int = 1,
+    progress: Callable | None = None,
+    skip_unpaired: bool = False,
+) -> list[EvalRun]:
+    """Evaluate several methods' maps on one dataset, reading each mask once.
+
+    Everything that depends on the ground truth alone (the mask, its
+    centroid split, the weighted F-measure's distance fields and band) is
+    computed once per image and shared by every method
+    (:class:`~weaksal.metrics.saliency.GroundTruth`); each method's numbers
+    are those of evaluating it alone.
+    """
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {sorted(INTERPOLATIONS)}")
+    dataset_root = Path(dataset_root)
     index = open_dataset(dataset_root, on_bad="skip" if skip_unpaired else "error")
     references = {s.stem: s.mask for s in index if s.mask is not None}
     if not references:
         raise LayoutError(
             dataset_root, "has no ground-truth masks", "point --gt at a dataset with masks"
         )
-    pairs, missing, extra = match_predictions(
-        prediction_folder(pred_root, dataset_root), references, skip_missing
-    )
-    jobs = [(pred, gt, interpolation, strict, evaluator.structure) for _, pred, gt in pairs]
-    resized = []
-    for (stem, _, _), (stats, was_resized) in zip(
-        pairs, _run_jobs(_saliency_job, jobs, workers, progress), strict=True
-    ):
-        evaluator.add(stats, stem)
-        if was_resized:
-            resized.append(stem)
-    if not len(evaluator):
-        raise UnpairedFileError(
-            pred_root, "no prediction matches an image of the dataset", "check the folder"
+    matched = []
+    for _, pred_root, _ in methods:
+        folder = prediction_folder(Path(pred_root), dataset_root)
+        pairs, missing, extra = match_predictions(folder, references, skip_missing)
+        matched.append((folder, {stem: pred for stem, pred, _ in pairs}, missing, extra))
+    stems = sorted({stem for _, found, _, _ in matched for stem in found})
+    structure = any(evaluator.structure for _, _, evaluator in methods)
+    jobs = [
+        (
+            references[stem],
+            [found[stem] for _, found, _, _ in matched if stem in found],
+            interpolation,
+            strict,
+            structure,
         )
-    return EvalRun(
-        method,
-        dataset_root.name,
-        evaluator.results(),
-        list(evaluator.names),
-        evaluator.per_image(),
-        missing,
-        extra,
-        resized,
-        [str(entry.path) for entry in index.skipped],
-        prediction_folder(pred_root, dataset_root),
-        dataset_root,
-    )
+        for stem in stems
+    ]
+    resized: list[list[str]] = [[] for _ in methods]
+    for stem, results in zip(stems, _run_jobs(_saliency_job, jobs, workers, progress), strict=True):
+        owners = [i for i, (_, found, _, _) in enumerate(matched) if stem in found]
+        for i, (stats, was_resized) in zip(owners, results, strict=True):
+            methods[i][2].add(stats, stem)
+            if was_resized:
+                resized[i].append(stem)
+    runs = []
+    for i, ((name, pred_root, evaluator), (folder, _, missing, extra)) in enumerate(
+        zip(methods, matched, strict=True)
+    ):
+        if not len(evaluator):
+            raise UnpairedFileError(
+                pred_root, "no prediction matches an image of the dataset", "check the folder"
+            )
+        runs.append(
+            EvalRun(
+                name,
+                dataset_root.name,
+                evaluator.results(),
+                list(evaluator.names),
+                evaluator.per_image(),
+                missing,
+                extra,
+                resized[i],
+                [str(entry.path) for entry in index.skipped],
+                folder,
+                dataset_root,
+            )
+        )
+    return runs
 
 
 def _segmentation_job(args: tuple) -> np.ndarray:
@@ -306,6 +362,10 @@ class Evaluation:
         return written
 
 
+def _labelled(progress: Callable | None, label: str) -> Callable | None:
+    return (lambda it, n: progress(it, n, label)) if progress else None
+
+
 def evaluate(
     pred: str | Path | dict[str, str | Path],
     gt: str | Path | list[str | Path],
@@ -346,31 +406,24 @@ def evaluate(
         SaliencyEvaluator(maxf=maxf, thresholds=thresholds)  # refuse a bad convention first
     runs = []
     for dataset in datasets:
-        for name, folder in methods:
-            step = (
-                (lambda it, n, label=f"{name} on {dataset.name}": progress(it, n, label))
-                if progress
-                else None
-            )
-            start = time.perf_counter()
-            if seg:
+        start = time.perf_counter()
+        if seg:
+            for name, folder in methods:
+                start = time.perf_counter()
+                step = _labelled(progress, f"{name} on {dataset.name}")
                 run = evaluate_segmentation(
                     name, folder, dataset, split, num_classes, skip_missing, workers, step
                 )
-            else:
-                evaluator = SaliencyEvaluator(maxf=maxf, thresholds=thresholds)
-                run = evaluate_saliency(
-                    name,
-                    folder,
-                    dataset,
-                    evaluator,
-                    interpolation,
-                    strict,
-                    skip_missing,
-                    workers,
-                    step,
-                    skip_unpaired,
-                )
-            run.seconds = time.perf_counter() - start
-            runs.append(run)
+                run.seconds = time.perf_counter() - start
+                runs.append(run)
+            continue
+        step = _labelled(progress, f"{len(methods)} method(s) on {dataset.name}")
+        shared = evaluate_saliency_methods(
+            [(name, folder, SaliencyEvaluator(maxf=maxf, thresholds=thresholds))
+             for name, folder in methods],
+            dataset, interpolation, strict, skip_missing, workers, step, skip_unpaired,
+        )  # fmt: skip
+        for run in shared:  # the masks were read once for all: the time is split evenly
+            run.seconds = (time.perf_counter() - start) / len(shared)
+        runs += shared
     return Evaluation(runs)

@@ -19,7 +19,11 @@ import cv2
 import numpy as np
 
 from weaksal.metrics.conventions import EPS, as_ground_truth, as_prediction, normalisation
-from weaksal.metrics.weighted_f import weighted_fmeasure_from_levels
+from weaksal.metrics.weighted_f import (
+    WeightedFGround,
+    prepare_weighted_f,
+    weighted_fmeasure_from_levels,
+)
 
 #: Metrics derived from the confusion counts at a threshold.
 FAMILY = (
@@ -99,25 +103,63 @@ def _constant_quadrant_ssim(quadrants, values, shape, cy, cx) -> np.ndarray:
     return out
 
 
-def pair_stats(pred: np.ndarray, gt: np.ndarray, structure: bool = True) -> PairStats:
-    """Read one pair (see ``weaksal.metrics.conventions``); ``structure`` adds weighted F."""
+@dataclass(frozen=True)
+class GroundTruth:
+    """Everything of a pair that depends on the ground truth alone, computed once per image.
+
+    An evaluation of several methods on one dataset (every paper table) reads
+    each mask once and shares this between the methods: the foreground count,
+    the S-measure's centroid split and quadrant weights, the per-pixel
+    ``gt << 8 | quadrant << 9`` part of the histogram index, and the weighted
+    F-measure's distance fields and band (:class:`~weaksal.metrics.weighted_f.WeightedFGround`).
+    """
+
+    mask: np.ndarray  # bool (H, W)
+    fg: int
+    split: tuple[int, int]  # (cy, cx): the S-measure's quadrant split
+    gt_bits: np.ndarray  # uint16 (H, W): gt << 8
+    index_bits: np.ndarray  # uint16 (H, W): gt << 8 | quadrant << 9
+    weighted: WeightedFGround | None  # None without structure metrics
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.mask.shape
+
+
+def prepare_ground_truth(gt: np.ndarray, structure: bool = True) -> GroundTruth:
+    """The ground-truth half of :func:`pair_stats` (see :class:`GroundTruth`)."""
+    mask = as_ground_truth(gt)
+    fg = int(np.count_nonzero(mask))
+    cy, cx = _centroid_quadrants(mask, fg)
+    gt_bits = mask.view(np.uint8).astype(np.uint16) << 8
+    index_bits = gt_bits.copy()
+    index_bits[cy:, :] |= 1 << 10
+    index_bits[:, cx:] |= 1 << 9
+    weighted = prepare_weighted_f(mask) if structure else None
+    return GroundTruth(mask, fg, (cy, cx), gt_bits, index_bits, weighted)
+
+
+def pair_stats(pred: np.ndarray, gt: np.ndarray | GroundTruth, structure: bool = True) -> PairStats:
+    """Read one pair (see ``weaksal.metrics.conventions``); ``structure`` adds weighted F.
+
+    ``gt``: a mask, or a :class:`GroundTruth` prepared once for several predictions.
+    """
     pred = as_prediction(pred)
-    gt = as_ground_truth(gt)
-    if pred.shape != gt.shape:
-        raise ValueError(f"prediction {pred.shape} and ground truth {gt.shape} differ in size")
-    height, width = gt.shape
-    size = gt.size
+    ground = gt if isinstance(gt, GroundTruth) else prepare_ground_truth(gt, structure)
+    if structure and ground.weighted is None:
+        raise ValueError("this ground truth was prepared without structure metrics")
+    if pred.shape != ground.shape:
+        raise ValueError(f"prediction {pred.shape} and ground truth {ground.shape} differ in size")
+    height, width = ground.shape
+    size = height * width
     norm = normalisation(pred)
     values = norm.value
-    fg = int(np.count_nonzero(gt))
+    fg = ground.fg
 
     # One histogram: raw level | gt << 8 | quadrant << 9
-    cy, cx = _centroid_quadrants(gt, fg)
-    pair_index = pred.astype(np.uint16)
-    pair_index |= gt.view(np.uint8).astype(np.uint16) << 8
-    index = pair_index.copy()
-    index[cy:, :] |= 1 << 10
-    index[:, cx:] |= 1 << 9
+    cy, cx = ground.split
+    raw = pred.astype(np.uint16)
+    index = raw | ground.index_bits
     if size < 1 << 24:  # float32 counts stay exact; OpenCV's histogram is 2x NumPy's
         quadrants = (
             cv2.calcHist([index], [0], None, [2048], [0, 2048]).astype(np.int64).reshape(4, 2, 256)
@@ -137,7 +179,11 @@ def pair_stats(pred: np.ndarray, gt: np.ndarray, structure: bool = True) -> Pair
     )
     tp = np.concatenate([np.cumsum(fg_by_level[::-1])[::-1], selected @ hist[1]])
     fp = np.concatenate([np.cumsum(bg_by_level[::-1])[::-1], selected @ hist[0]])
-    wfmeasure = weighted_fmeasure_from_levels(pair_index, values, gt) if structure else float("nan")
+    wfmeasure = (
+        weighted_fmeasure_from_levels(raw | ground.gt_bits, values, ground.weighted)
+        if structure
+        else float("nan")
+    )
     return PairStats(
         tp=tp,
         fp=fp,
@@ -148,7 +194,7 @@ def pair_stats(pred: np.ndarray, gt: np.ndarray, structure: bool = True) -> Pair
         quadrant_weights=np.array([w_lt, w_rt, w_lb, 1 - w_lt - w_rt - w_lb]),
         values=values,
         wfmeasure=wfmeasure,
-        constant_ssim=_constant_quadrant_ssim(quadrants, values, gt.shape, cy, cx),
+        constant_ssim=_constant_quadrant_ssim(quadrants, values, ground.shape, cy, cx),
     )
 
 

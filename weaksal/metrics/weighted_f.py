@@ -12,6 +12,8 @@ from OpenCV's exact transform.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -60,46 +62,32 @@ def _decay_table(max_d2: int) -> np.ndarray:
     return _decay_cache
 
 
-def weighted_fmeasure(pred: np.ndarray, gt: np.ndarray, beta: float = 1.0) -> float:
-    """Weighted F of a normalised float map ``pred`` in [0, 1] against boolean ``gt``."""
-    pred = np.asarray(pred, dtype=np.float64)
-    fg_error = lambda region: np.where(gt[region], 1 - pred[region], 0.0)  # noqa: E731
-    return _weighted_fmeasure(fg_error, np.where(gt, 0.0, pred), gt, beta)
+@dataclass(frozen=True)
+class WeightedFGround:
+    """What the weighted F-measure needs of one ground truth alone: computed once per image
+    and shared by every method evaluated on it (:func:`prepare_weighted_f`).
 
-
-def distance_fields(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distance to the nearest foreground pixel (float32, exact) and the weight decay
-    ``0.5 ** (dist / 5)`` (float64). Squared distances are integers: rounding them
-    makes the decay exact and independent of how many threads OpenCV used."""
-    dist = cv2.distanceTransform(gt.view(np.uint8) ^ 1, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    d2 = (dist * dist + 0.5).astype(np.int32)
-    height, width = gt.shape
-    return dist, np.take(_decay_table((height - 1) ** 2 + (width - 1) ** 2), d2)
-
-
-def weighted_fmeasure_from_levels(
-    pair_index: np.ndarray, values: np.ndarray, gt: np.ndarray, beta: float = 1.0, fields=None
-) -> float:
-    """Weighted F from per-pixel ``level + 256 * gt`` and the normalised value of each level.
-
-    ``fields``: a future of :func:`distance_fields` computing on another thread.
+    ``window`` is the foreground's bounding box with a margin of ``_PAD`` (clipped to the
+    image; ``margins`` pads it back with zeros where it crossed the border), ``base`` the
+    flat crop indices of the background band the 7x7 blur reaches, ``nearest`` the flat
+    crop index of each one's nearest foreground pixel (SciPy's tie order), ``decay`` the
+    per-pixel ``0.5 ** (dist / 5)``.
     """
-    zeros = np.zeros(256)
-    fg_lut = np.concatenate([zeros, 1 - values])  # |pred - gt| on the foreground
-    fg_error = lambda region: np.take(fg_lut, pair_index[region])  # noqa: E731
-    bg_error = np.take(np.concatenate([values, zeros]), pair_index)  # and on the background
-    return _weighted_fmeasure(fg_error, bg_error, gt, beta, fields)
+
+    fg_count: int
+    window: tuple[slice, slice] | None = None
+    margins: tuple[int, int, int, int] | None = None
+    base: np.ndarray | None = None
+    nearest: np.ndarray | None = None
+    decay: np.ndarray | None = None
 
 
-def _weighted_fmeasure(
-    fg_error, bg_error: np.ndarray, gt: np.ndarray, beta: float, fields=None
-) -> float:
-    """The measure itself; ``fg_error(region)`` gives the foreground error on a crop."""
+def prepare_weighted_f(gt: np.ndarray) -> WeightedFGround:
+    """The ground-truth half of :func:`weighted_fmeasure_prepared` for boolean ``gt``."""
     if not gt.any():
-        return 0.0
+        return WeightedFGround(0)
     height, width = gt.shape
     gt_u8 = gt.view(np.uint8)
-
     # Pixel dependency, on the foreground's bounding box with a zero margin:
     # errors are copied from the nearest foreground pixel onto the background
     # band that the 7x7 blur carries back to the foreground (EA in the paper).
@@ -110,7 +98,7 @@ def _weighted_fmeasure(
         window[0].start - top : window[0].stop - top, window[1].start - left : window[1].stop - left
     ]
     shape = (h + 2 * _PAD, w + 2 * _PAD)
-    crop_fg_error = fg_error(window)
+    margins = None
     if (
         window[0].stop - window[0].start == shape[0]
         and window[1].stop - window[1].start == shape[1]
@@ -125,14 +113,13 @@ def _weighted_fmeasure(
             shape[1] - inner[1].stop,
         )
         crop_gt = cv2.copyMakeBorder(gt_u8[window], *margins, cv2.BORDER_CONSTANT, value=0)
-        crop_fg_error = cv2.copyMakeBorder(crop_fg_error, *margins, cv2.BORDER_CONSTANT, value=0)
         band = cv2.dilate(crop_gt, _BAND_KERNEL) ^ crop_gt
         outside = np.ones(shape, bool)
         outside[inner] = False
         band[outside] = 0  # no band beyond the image border
-    spread = crop_fg_error.copy()
+    dist, decay = distance_fields(gt)
     points = cv2.findNonZero(band)
-    dist, decay = fields.result() if fields is not None else distance_fields(gt)
+    base = nearest = np.zeros(0, np.intp)
     if points is not None:
         points = points.reshape(-1, 2).astype(np.intp)
         band_x, band_y = points[:, 0], points[:, 1]
@@ -144,18 +131,64 @@ def _weighted_fmeasure(
         base = band_y * shape[1] + band_x
         hits = crop_gt.ravel()[base[:, None] + flat_offsets]
         nearest = base + flat_offsets[np.arange(len(base)), hits.argmax(axis=1)]
-        spread.ravel()[base] = crop_fg_error.ravel()[nearest]
+    return WeightedFGround(int(np.count_nonzero(crop_gt)), window, margins, base, nearest, decay)
+
+
+def weighted_fmeasure(pred: np.ndarray, gt: np.ndarray, beta: float = 1.0) -> float:
+    """Weighted F of a normalised float map ``pred`` in [0, 1] against boolean ``gt``."""
+    pred = np.asarray(pred, dtype=np.float64)
+    fg_error = lambda region: np.where(gt[region], 1 - pred[region], 0.0)  # noqa: E731
+    return weighted_fmeasure_prepared(
+        fg_error, np.where(gt, 0.0, pred), prepare_weighted_f(gt), beta
+    )
+
+
+def distance_fields(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance to the nearest foreground pixel (float32, exact) and the weight decay
+    ``0.5 ** (dist / 5)`` (float64). Squared distances are integers: rounding them
+    makes the decay exact and independent of how many threads OpenCV used."""
+    dist = cv2.distanceTransform(gt.view(np.uint8) ^ 1, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    d2 = (dist * dist + 0.5).astype(np.int32)
+    height, width = gt.shape
+    return dist, np.take(_decay_table((height - 1) ** 2 + (width - 1) ** 2), d2)
+
+
+def weighted_fmeasure_from_levels(
+    pair_index: np.ndarray, values: np.ndarray, ground: WeightedFGround, beta: float = 1.0
+) -> float:
+    """Weighted F from per-pixel ``level + 256 * gt`` and the normalised value of each level."""
+    zeros = np.zeros(256)
+    fg_lut = np.concatenate([zeros, 1 - values])  # |pred - gt| on the foreground
+    fg_error = lambda region: np.take(fg_lut, pair_index[region])  # noqa: E731
+    bg_error = np.take(np.concatenate([values, zeros]), pair_index)  # and on the background
+    return weighted_fmeasure_prepared(fg_error, bg_error, ground, beta)
+
+
+def weighted_fmeasure_prepared(
+    fg_error, bg_error: np.ndarray, ground: WeightedFGround, beta: float = 1.0
+) -> float:
+    """The measure itself; ``fg_error(region)`` gives the foreground error on a crop."""
+    if ground.fg_count == 0:
+        return 0.0
+    crop_fg_error = fg_error(ground.window)
+    if ground.margins is not None:
+        crop_fg_error = cv2.copyMakeBorder(
+            crop_fg_error, *ground.margins, cv2.BORDER_CONSTANT, value=0
+        )
+    spread = crop_fg_error.copy()
+    spread.ravel()[ground.base] = crop_fg_error.ravel()[ground.nearest]
     blurred = cv2.sepFilter2D(
         spread, cv2.CV_64F, _KERNEL_1D, _KERNEL_1D, borderType=cv2.BORDER_CONSTANT
     )
     # min(E, EA) on the foreground: fg_error is 0 elsewhere, so the minimum is too
     np.minimum(blurred, crop_fg_error, out=blurred)
-    fg_count = int(np.count_nonzero(crop_gt))
     fg_sum = float(blurred.sum())
 
     # Pixel importance: background errors weighted by 2 - 0.5 ** (dist / 5)
-    false_positive = 2 * float(bg_error.sum()) - float(np.dot(bg_error.ravel(), decay.ravel()))
-    true_positive = fg_count - fg_sum
-    recall = 1 - fg_sum / fg_count
+    false_positive = 2 * float(bg_error.sum()) - float(
+        np.dot(bg_error.ravel(), ground.decay.ravel())
+    )
+    true_positive = ground.fg_count - fg_sum
+    recall = 1 - fg_sum / ground.fg_count
     precision = true_positive / (true_positive + false_positive + EPS)
     return float((1 + beta) * recall * precision / (recall + beta * precision + EPS))
