@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from weaksal.data.atomic import write_palette_png, write_png, write_text
 from weaksal.data.imageio import read_image
@@ -141,30 +144,63 @@ def predict_folder(
         (report.kept if (out / f"{sample.stem}.png").exists() else todo).append(sample)
     report.kept = [s.stem for s in report.kept]
     chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    for chunk in progress(chunks, len(chunks)) if progress else chunks:
-        loaded, arrays = [], []
-        for sample in chunk:
-            try:
-                arrays.append(read_image(sample.image))
-                loaded.append(sample)
-            except WeaksalError as exc:
-                report.failed.append((sample.image.name, str(exc)))
-        if not loaded:
-            continue
-        if segmenting:
-            for sample, labels in zip(loaded, detector.segment(arrays), strict=True):
-                write_palette_png(out / f"{sample.stem}.png", labels, voc_colormap())
-                report.done.append(sample.stem)
-            continue
-        for sample, image, saliency in zip(loaded, arrays, detector.maps(arrays), strict=True):
-            write_png(out / f"{sample.stem}.png", render(output, image, saliency, threshold))
-            report.done.append(sample.stem)
-        report.left_as_prior += [
-            s.stem for s, kept in zip(loaded, getattr(detector, "left", ()), strict=False) if kept
-        ]
+    # Decoding the next batch and writing the last one's PNGs run on I/O threads while the
+    # network computes (PIL and OpenCV release the GIL there); writes stay atomic, and a
+    # map counts as done only once its file is complete.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="predict-io") as pool:
+        reading = pool.submit(_read_chunk, chunks[0]) if chunks else None
+        writing: list[tuple[str, Future]] = []
+        for number, _ in enumerate(progress(chunks, len(chunks)) if progress else chunks):
+            loaded, arrays, failed = reading.result()
+            if number + 1 < len(chunks):
+                reading = pool.submit(_read_chunk, chunks[number + 1])
+            report.failed += failed
+            if not loaded:
+                continue
+            if segmenting:
+                for sample, labels in zip(loaded, detector.segment(arrays), strict=True):
+                    path = out / f"{sample.stem}.png"
+                    future = pool.submit(write_palette_png, path, labels, voc_colormap())
+                    writing.append((sample.stem, future))
+            else:
+                maps = detector.maps(arrays)
+                for sample, image, saliency in zip(loaded, arrays, maps, strict=True):
+                    path = out / f"{sample.stem}.png"
+                    future = pool.submit(_write_rendered, path, output, image, saliency, threshold)
+                    writing.append((sample.stem, future))
+                left = getattr(detector, "left", ())
+                report.left_as_prior += [
+                    s.stem for s, kept in zip(loaded, left, strict=False) if kept
+                ]
+            while len(writing) > 2 * batch_size:  # bound the maps held in memory
+                _finish_write(writing.pop(0), report)
+        for entry in writing:
+            _finish_write(entry, report)
     if segmenting:
         write_legend(out, detector.names)
     return report
+
+
+def _read_chunk(chunk) -> tuple[list, list[np.ndarray], list[tuple[str, str]]]:
+    """Decode a batch's images: (samples read, their arrays, (name, error) of the others)."""
+    loaded, arrays, failed = [], [], []
+    for sample in chunk:
+        try:
+            arrays.append(read_image(sample.image))
+            loaded.append(sample)
+        except WeaksalError as exc:
+            failed.append((sample.image.name, str(exc)))
+    return loaded, arrays, failed
+
+
+def _write_rendered(path: Path, output: str, image, saliency, threshold) -> None:
+    write_png(path, render(output, image, saliency, threshold))
+
+
+def _finish_write(entry: tuple[str, Future], report: PredictReport) -> None:
+    stem, future = entry
+    future.result()  # a failed write (disk full...) raises here, in order
+    report.done.append(stem)
 
 
 def write_legend(out: Path, names: list[str]) -> None:
