@@ -6,7 +6,7 @@ CONSTRAINTS ?= constraints.txt
 PIP := $(BIN)/pip install -c $(CONSTRAINTS)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast smoke browser lint bench-eval clean
+.PHONY: demo test test-fast smoke browser lint bench bench-eval clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ lint: $(STAMP)
 
 bench-eval: $(STAMP)
 	$(BIN)/python bench/eval_speed.py
+
+# the performance rows of BENCHMARKS.md (issue 20): about 10 minutes here, on a quiet machine
+bench: $(STAMP)
+	$(BIN)/python bench/eval_speed.py
+	$(BIN)/python bench/eval_folders.py
+	$(BIN)/python bench/pipeline_speed.py
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache
