@@ -17,8 +17,8 @@ from PIL import Image
 from weaksal.classic import get_detector
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_saliency
+from weaksal.detectors import open_runtime
 from weaksal.inference import predict_images
-from weaksal.predict import open_runtime
 from weaksal.promote import open_promoter
 
 REFERENCE = Path(__file__).parent / "fixtures" / "shipped_maps"

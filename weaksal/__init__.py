@@ -27,8 +27,8 @@ _EXPORTS = {
     "Segmenter": ("weaksal.detectors", "Segmenter"),
     "as_rgb": ("weaksal.detectors", "as_rgb"),
     "render": ("weaksal.render", "render"),
-    "evaluate": ("weaksal.metrics.runner", "evaluate"),
-    "Evaluation": ("weaksal.metrics.runner", "Evaluation"),
+    "evaluate": ("weaksal.metrics.evaluation", "evaluate"),
+    "Evaluation": ("weaksal.metrics.evaluation", "Evaluation"),
     "check": ("weaksal.data.check", "check_dataset"),
     "list_models": ("weaksal.pretrained", "list_models"),
 }

@@ -470,7 +470,7 @@ def evaluate(
     """
 
     from weaksal.data.layouts import unused_entries
-    from weaksal.metrics.runner import evaluate as evaluate_folders
+    from weaksal.metrics.evaluation import evaluate as evaluate_folders
     from weaksal.metrics.runner import parse_methods
 
     try:
@@ -546,8 +546,8 @@ def report(
 
     `weaksal eval --out` writes the same report beside its tables.
     """
+    from weaksal.metrics.evaluation import evaluate as evaluate_folders
     from weaksal.metrics.report_page import write_report
-    from weaksal.metrics.runner import evaluate as evaluate_folders
 
     try:
         evaluation = evaluate_folders(
@@ -602,7 +602,7 @@ def train(
     entry = get_method(resolved.get("method"))
     run_dir = out or Path("runs") / path.stem
     entry.target(resolved, run_dir, resume)
-    from weaksal.predict import shard_from_env
+    from weaksal.parallel import shard_from_env
 
     if shard_from_env()[0] != 0:  # rank 0 reports
         return

@@ -244,12 +244,67 @@ class Segmenter:
 
 def open_segmenter(model: str | Path = "ssnet", device: str = "cpu") -> Segmenter:
     """A shipped segmentation model's name (``ssnet``) or file as a :class:`Segmenter`."""
-    from weaksal.predict import open_runtime
     from weaksal.pretrained import resolve_model, shipped_names
 
     path = resolve_model(model)
     engine, size = open_runtime(path, "torch", device, task="seg")
     return Segmenter(engine, size, str(model) if str(model) in shipped_names() else path.stem)
+
+
+def open_runtime(
+    model: str | Path,
+    runtime: str = "torch",
+    device: str = "cpu",
+    channels_last: bool = False,
+    threads: int | None = None,
+    task: str = "saliency",
+):
+    """``(runtime, input size)`` for a shipped model's name or a model file.
+
+    Files: .safetensors (torch runtime) or .onnx (onnx runtime). ``task="seg"``
+    opens a segmentation model's class maps instead of its saliency.
+    """
+    if task not in ("saliency", "seg"):
+        raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
+    from weaksal.inference import OnnxRuntime, SegmentationRuntime, TorchRuntime
+    from weaksal.pretrained import resolve_model
+
+    model = resolve_model(model)
+    if runtime == "onnx":
+        if task == "seg":
+            raise WeaksalError("--task seg runs on the torch runtime. Fix: use --runtime torch")
+        from weaksal.export import onnx_spec
+
+        if model.suffix != ".onnx":
+            raise WeaksalError(
+                f"{model}: --runtime onnx needs an .onnx file. Fix: run "
+                f"`weaksal export onnx --model {model} --out model.onnx` first"
+            )
+        size = int(onnx_spec(model).get("input_size", 256))
+        return OnnxRuntime(model, threads), size
+    if runtime != "torch":
+        raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
+    from weaksal.models import load_model, makes_saliency_from_rgb
+
+    network, spec = load_model(model, device)
+    if task == "seg":
+        if "segmentation" not in spec.get("outputs", ()):
+            raise WeaksalError(
+                f"{model}: a {spec['task']} model gives no segmentation."
+                " Fix: pass a segmentation model (ssnet) or leave out --task seg"
+            )
+        return SegmentationRuntime(network, spec["classes"], device), int(spec["input_size"])
+    if spec["task"] == "promote":
+        raise WeaksalError(
+            f"{model}: an LPS model promotes the maps of another detector. "
+            "Fix: use `weaksal promote --model ... --prior DIR`"
+        )
+    if not makes_saliency_from_rgb(spec):
+        raise WeaksalError(
+            f"{model}: a {spec['task']} model reading {spec['inputs']} gives no saliency map"
+            " from an image. Fix: pass a saliency model"
+        )
+    return TorchRuntime(network, device, channels_last), int(spec.get("input_size", 256))
 
 
 def classic_names() -> list[str]:
@@ -269,7 +324,6 @@ def open_network(
 
     The runtime follows the file (``.onnx``: ONNX Runtime, else PyTorch) unless given.
     """
-    from weaksal.predict import open_runtime
     from weaksal.pretrained import resolve_model
 
     path = resolve_model(model)

@@ -90,3 +90,8 @@ def die_with_parent() -> None:
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def shard_from_env() -> tuple[int, int]:
+    """(rank, world size) of a ``torchrun`` launch, else (0, 1)."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))

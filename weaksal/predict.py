@@ -13,7 +13,6 @@ others go on.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from weaksal.data.layouts import index_inputs
 from weaksal.data.output_folder import prepare_output_folder
 from weaksal.data.voc import voc_colormap
 from weaksal.errors import WeaksalError
-from weaksal.inference import OnnxRuntime, SegmentationRuntime, TorchRuntime
+from weaksal.parallel import shard_from_env
 from weaksal.render import OUTPUT_TYPES, render
 
 
@@ -38,66 +37,6 @@ class PredictReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     left_as_prior: list[str] = field(default_factory=list)  # --promote: maps the gate kept
     shard: tuple[int, int] = (0, 1)
-
-
-def shard_from_env() -> tuple[int, int]:
-    """(rank, world size) of a ``torchrun`` launch, else (0, 1)."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
-
-
-def open_runtime(
-    model: str | Path,
-    runtime: str = "torch",
-    device: str = "cpu",
-    channels_last: bool = False,
-    threads: int | None = None,
-    task: str = "saliency",
-):
-    """``(runtime, input size)`` for a shipped model's name or a model file.
-
-    Files: .safetensors (torch runtime) or .onnx (onnx runtime). ``task="seg"``
-    opens a segmentation model's class maps instead of its saliency.
-    """
-    if task not in ("saliency", "seg"):
-        raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
-    from weaksal.pretrained import resolve_model
-
-    model = resolve_model(model)
-    if runtime == "onnx":
-        if task == "seg":
-            raise WeaksalError("--task seg runs on the torch runtime. Fix: use --runtime torch")
-        from weaksal.export import onnx_spec
-
-        if model.suffix != ".onnx":
-            raise WeaksalError(
-                f"{model}: --runtime onnx needs an .onnx file. Fix: run "
-                f"`weaksal export onnx --model {model} --out model.onnx` first"
-            )
-        size = int(onnx_spec(model).get("input_size", 256))
-        return OnnxRuntime(model, threads), size
-    if runtime != "torch":
-        raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
-    from weaksal.models import load_model, makes_saliency_from_rgb
-
-    network, spec = load_model(model, device)
-    if task == "seg":
-        if "segmentation" not in spec.get("outputs", ()):
-            raise WeaksalError(
-                f"{model}: a {spec['task']} model gives no segmentation."
-                " Fix: pass a segmentation model (ssnet) or leave out --task seg"
-            )
-        return SegmentationRuntime(network, spec["classes"], device), int(spec["input_size"])
-    if spec["task"] == "promote":
-        raise WeaksalError(
-            f"{model}: an LPS model promotes the maps of another detector. "
-            "Fix: use `weaksal promote --model ... --prior DIR`"
-        )
-    if not makes_saliency_from_rgb(spec):
-        raise WeaksalError(
-            f"{model}: a {spec['task']} model reading {spec['inputs']} gives no saliency map"
-            " from an image. Fix: pass a saliency model"
-        )
-    return TorchRuntime(network, device, channels_last), int(spec.get("input_size", 256))
 
 
 def predict_folder(

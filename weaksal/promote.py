@@ -57,7 +57,7 @@ def promote_folder(
     Maps already in ``out`` are kept only when its run record names the same
     promoter, settings and prior folder (see :mod:`weaksal.data.output_folder`).
     """
-    from weaksal.predict import shard_from_env
+    from weaksal.parallel import shard_from_env
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -9,6 +9,7 @@ import weaksal.metrics.runner as runner
 from tests.conftest import disk_mask, make_pairs, random_rgb, save_image
 from tests.metrics.maps import varied_maps
 from weaksal.metrics import SaliencyEvaluator
+from weaksal.metrics.evaluation import evaluate
 from weaksal.metrics.saliency import pair_stats, prepare_ground_truth
 
 
@@ -51,7 +52,7 @@ def test_several_methods_read_each_mask_once_and_score_as_alone(tmp_path, monkey
     reads = []
     original = runner.read_mask
     monkeypatch.setattr(runner, "read_mask", lambda path: reads.append(path) or original(path))
-    together = runner.evaluate(methods, root, skip_missing=True)
+    together = evaluate(methods, root, skip_missing=True)
     assert len(reads) == 5  # one read per image, not per (method, image)
     for name, folder in methods.items():
         alone = runner.evaluate_saliency(name, folder, root, SaliencyEvaluator(), skip_missing=True)

@@ -82,3 +82,15 @@ def normalisation(pred: np.ndarray) -> Normalisation:
         low_value, high_value = low / 255, high / 255
         scaled = (scaled - low_value) / (high_value - low_value)
     return Normalisation(scaled, (scaled * 255).astype(np.uint8).astype(np.intp))
+
+
+def convention_text(results: dict) -> str:
+    """The max-F convention of a saliency result, in words (every table names it)."""
+    convention = results.get("convention")
+    if not convention:
+        return ""
+    if convention["maxf"] == "pooled":
+        how = "pooled (F of dataset-mean precision and recall, MATLAB toolbox)"
+    else:
+        how = "mean (max of the mean per-image F curve, PySODMetrics)"
+    return f"max-F {how}, {convention['thresholds']} thresholds, beta^2 {convention['beta2']}"

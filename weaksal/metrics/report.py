@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from weaksal.data.atomic import atomic_path, write_json, write_text
-from weaksal.metrics.runner import EvalRun, convention_text
+from weaksal.metrics.conventions import convention_text
+from weaksal.metrics.runner import EvalRun
 
 #: (column, how to read it from results, higher is better)
 SALIENCY_COLUMNS: list[tuple[str, str, bool]] = [
