@@ -3,11 +3,16 @@
 ``tests/fixtures/shipped_maps`` holds the PNGs that the code of commit
 bb5c6c2 wrote for the first 20 ECSSD images (``make_reference.py`` there):
 MR's maps, ``weaksal predict``'s WSS and MWS maps and the LPS promoter's maps
-of the MR priors. Today's code must write them again within one grey level.
+of the MR priors. Today's code must write them again within one grey level,
+as long as the shipped model is the one the fixture was made with
+(``models.json``: the files' hashes); a model replaced by a better one
+(issue 18) is checked by ``test_pretrained.py`` instead, and its case here
+says so and skips.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +37,15 @@ def ecssd_images(real_data):
     return {s.stem: read_image(s.image) for s in samples}
 
 
+def require_fixture_model(name: str, role: str = "saliency") -> None:
+    from weaksal.digest import file_sha256
+    from weaksal.pretrained import resolve_model
+
+    recorded = json.loads((REFERENCE / "models.json").read_text())[name]
+    if file_sha256(resolve_model(name, role)) != recorded:
+        pytest.skip(f"the shipped {name} model was replaced since these maps were recorded")
+
+
 def reference(model: str, stem: str) -> np.ndarray:
     return np.asarray(Image.open(REFERENCE / model / f"{stem}.png"), np.int16)
 
@@ -48,6 +62,7 @@ def test_mr_maps_are_unchanged(ecssd_images):
 
 @pytest.mark.parametrize("name", ["wss", "mws"])
 def test_shipped_saliency_models_write_the_same_maps(ecssd_images, name):
+    require_fixture_model(name)
     runtime, size = open_runtime(name)
     stems = list(ecssd_images)
     maps = predict_images(runtime, [ecssd_images[s] for s in stems], size)
@@ -59,6 +74,7 @@ def test_shipped_saliency_models_write_the_same_maps(ecssd_images, name):
 
 
 def test_shipped_promoter_writes_the_same_maps(ecssd_images):
+    require_fixture_model("lps", "promote")
     promoter = open_promoter("lps", iterations=3)
     worst = 0
     for stem, image in ecssd_images.items():
