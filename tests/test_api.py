@@ -43,7 +43,7 @@ def test_shipped_model_on_path_pil_and_array_gives_float_maps_of_the_image_size(
     assert from_path[disk_mask(image.shape[:2]) > 0].mean() > from_path.mean()
     several = wss([image, image[:30]])
     assert isinstance(several, list) and [m.shape for m in several] == [(45, 61), (30, 61)]
-    np.testing.assert_array_equal(several[0], from_array)
+    np.testing.assert_allclose(several[0], from_array, atol=1e-5)  # batched: float rounding
 
 
 def test_image_inputs_are_converted_or_refused_clearly():

@@ -71,6 +71,9 @@ def friendly_errors(command):
         except WeaksalError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
+        except BrokenPipeError:  # `weaksal models | head`: the reader stopped, not an error
+            sys.stderr.close()
+            raise typer.Exit(0) from None
         except OSError as exc:  # disk full, read-only folder, permissions: name the file
             where = exc.filename or "a file"
             err_console.print(
@@ -102,7 +105,9 @@ def friendly_errors(command):
 def demo(
     out: Path = typer.Option(Path("demo_out"), help="Where to write maps and figure.png."),
     model: list[str] = typer.Option(
-        ["wss", "mws"], help="Shipped model names or model files (repeat the option)."
+        ["wss", "jsm"],
+        help="Shipped model names or model files (repeat the option). The default: the two"
+        " shipped models that beat MR on the first 20 ECSSD images (BENCHMARKS.md).",
     ),
     count: int = typer.Option(
         20, min=1, help="How many ECSSD images to score (when data is present)."

@@ -36,7 +36,7 @@ def bundled_photos() -> list[tuple[str, np.ndarray]]:
 
 def run_demo(
     out: Path,
-    models: Sequence[str] = ("wss", "mws"),
+    models: Sequence[str] = ("wss", "jsm"),
     count: int = 20,
     promote: str | None = "lps",
     progress: Callable | None = None,

@@ -52,9 +52,18 @@ def umask_022():
 
 
 def test_written_files_honour_the_umask(tmp_path, umask_022):
+    import torch
+
+    from weaksal.models import save_model
+
     write_png(tmp_path / "map.png", np.zeros((4, 4), np.uint8))
     write_json(tmp_path / "run.json", {"a": 1})
-    for name in ("map.png", "run.json"):
+    spec = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}
+    from weaksal.models import create_model
+
+    torch.manual_seed(0)
+    save_model(tmp_path / "model.safetensors", create_model(spec, pretrained="none"), spec)
+    for name in ("map.png", "run.json", "model.safetensors"):  # safetensors writes its own file
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
 
 

@@ -91,6 +91,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         honour_umask(tmp_path)
         yield tmp_path
+        honour_umask(tmp_path)  # writers that recreate the file (safetensors) set their own mode
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
