@@ -68,7 +68,10 @@ def test_every_committed_config_resolves_under_its_method(path):
 
 
 #: the committed config each shipped model was trained from, where not configs/NAME/NAME_...
-SHIPPED_FROM = {"ssnet": "configs/ssnet/ssnet_fpn_efficientnet_lite0.yaml"}
+SHIPPED_FROM = {
+    "ssnet": "configs/ssnet/ssnet_fpn_efficientnet_lite0.yaml",
+    "wss": "configs/wss/wss_fpn_efficientnet_lite0.yaml",  # issue 18
+}
 
 
 @pytest.mark.parametrize("name", shipped_names())

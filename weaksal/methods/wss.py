@@ -339,5 +339,5 @@ register_method(
         " class activation maps refined by a CRF, so thin parts and object boundaries are the"
         " weakest. Maps are computed at the network's square input size and resized back."
     ),
-    default_config="wss/wss_efficientnet_lite0.yaml",
+    default_config="wss/wss_fpn_efficientnet_lite0.yaml",
 )
