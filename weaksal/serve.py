@@ -101,25 +101,38 @@ class Detectors:
         self.promoter = promoter if promoter in shipped_names("promote") else None
         self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._promote_lock = threading.Lock()
 
     def choices(self) -> dict[str, Any]:
         return {"networks": self.networks, "classic": self.classic, "promote": self.promoter}
 
-    def get(self, name: str):
-        from weaksal.detectors import load, open_promotion
+    def _cached(self, key: str, make):
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded[key] = make()
+            return self._loaded[key]
 
-        if name != "__promoter__" and name not in self.networks + self.classic:
+    def detector(self, name: str):
+        """The detector ``name`` (a shipped model or a classical detector), loaded once."""
+        from weaksal.detectors import load
+
+        if name not in self.networks + self.classic:
             raise RequestError(
                 f"unknown detector {name!r}: choose from {', '.join(self.networks + self.classic)}"
             )
-        with self._lock:
-            if name not in self._loaded:
-                self._loaded[name] = (
-                    open_promotion(self.promoter, self.device)
-                    if name == "__promoter__"
-                    else load(name, device=self.device)
-                )
-            return self._loaded[name]
+        return self._cached(name, lambda: load(name, device=self.device))
+
+    def promote(self, image: np.ndarray, saliency: np.ndarray) -> tuple[np.ndarray, bool]:
+        """LPS's map of ``saliency`` and whether its gate left the map as it was.
+
+        One request at a time uses the promoter: ``left`` belongs to its last call.
+        """
+        from weaksal.detectors import open_promotion
+
+        promotion = self._cached("lps", lambda: open_promotion(self.promoter, self.device))
+        with self._promote_lock:
+            promoted = promotion(image, saliency)
+            return promoted, bool(promotion.left[0])
 
     def maps(self, image: np.ndarray, names: list[str], promote: bool) -> list[dict[str, Any]]:
         """Per detector (and, with ``promote``, its LPS-promoted map): PNG data URLs, seconds."""
@@ -129,16 +142,15 @@ class Detectors:
             raise RequestError("no LPS model is installed, so maps cannot be promoted")
         results = []
         for name in names:
-            detector = self.get(name)
+            detector = self.detector(name)
             start = time.perf_counter()
             saliency = detector(image)
             results.append(result_entry(name, image, saliency, time.perf_counter() - start))
             if promote:
-                promotion = self.get("__promoter__")
                 start = time.perf_counter()
-                promoted = promotion(image, saliency)
+                promoted, left = self.promote(image, saliency)
                 entry = result_entry(f"{name} + LPS", image, promoted, time.perf_counter() - start)
-                entry["left_as_it_was"] = bool(promotion.left[0])
+                entry["left_as_it_was"] = left
                 results.append(entry)
         return results
 
