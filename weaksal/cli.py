@@ -115,7 +115,6 @@ def demo(
     promote: bool = typer.Option(True, help="Also show each map promoted by the shipped LPS."),
 ) -> None:
     """Saliency maps of real photos with MR and the shipped models, side by side."""
-    from tqdm import tqdm
 
     from weaksal.demo import run_demo
 
@@ -129,7 +128,7 @@ def demo(
         model,
         count,
         "lps" if promote else None,
-        lambda iterable, total, label: tqdm(iterable, total=total, desc=label, leave=False),
+        _progress_labelled,
     )
     console.print(
         f"maps of {', '.join(results['photos'])} in {out / 'maps'};"
@@ -146,18 +145,16 @@ def demo(
         console.print(f"(no scores: {results['source']} not found)", highlight=False)
 
 
-def _progress(label: str):
-    from tqdm import tqdm
-
-    return lambda iterable, total: tqdm(
-        iterable, total=total, desc=label, disable=None, leave=False
-    )
-
-
 def _progress_labelled(iterable, total: int, label: str):
+    """A progress bar over ``iterable`` (hidden when the output is not a terminal)."""
     from tqdm import tqdm
 
     return tqdm(iterable, total=total, desc=label, disable=None, leave=False)
+
+
+def _progress(label: str):
+    """The bar of one fixed label, as the batch runners take it: ``(iterable, total)``."""
+    return lambda iterable, total: _progress_labelled(iterable, total, label)
 
 
 def _report_unused(images: Path) -> None:
@@ -592,13 +589,13 @@ def train(
     evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
 ) -> None:
     """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
-    from weaksal.engine.config import load_config, resolve_config
-    from weaksal.methods import get_method
+    from weaksal.engine.config import load_config
+    from weaksal.methods import get_method, method_config
     from weaksal.methods.common import evaluate_run, kept_model
 
     arguments = list(arguments or [])
     method = arguments.pop(0) if arguments and "=" not in arguments[0] else None
-    path = resolve_config(config)
+    path = method_config(config)
     resolved = load_config(path, arguments)
     if method is not None and resolved.get("method") != method:
         raise typer.BadParameter(

@@ -15,6 +15,7 @@ writes what these objects return, so the command line and Python agree.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Union
@@ -88,7 +89,18 @@ def _one_or_many(images) -> tuple[list, bool]:
     return [images], False
 
 
-class Detector:
+def _in_batches(images, batch_size: int, run) -> np.ndarray | list[np.ndarray]:
+    """``run`` over RGB batches of one image or a list; one result, or a list in order."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    items, many = _one_or_many(images)
+    out: list[np.ndarray] = []
+    for start in range(0, len(items), batch_size):
+        out += run([as_rgb(item) for item in items[start : start + batch_size]])
+    return out if many else out[0]
+
+
+class Detector(ABC):
     """A saliency detector: call it on one image (or a list) for float maps in [0, 1].
 
     Subclasses give :meth:`maps` (RGB ``uint8`` images in, maps out, same
@@ -102,19 +114,15 @@ class Detector:
 
     def __call__(self, images, batch_size: int = 8):
         """Map(s) ``float32 (H, W)`` in [0, 1] for one image or a list of them."""
-        items, many = _one_or_many(images)
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        maps: list[np.ndarray] = []
-        for start in range(0, len(items), batch_size):
-            maps += self.maps([as_rgb(item) for item in items[start : start + batch_size]])
-        return maps if many else maps[0]
+        return _in_batches(images, batch_size, self.maps)
 
+    @abstractmethod
     def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        raise NotImplementedError
+        """Maps of RGB ``uint8`` images, in order."""
 
+    @abstractmethod
     def identity(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """What makes the maps (recorded in an output folder's run record)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -164,10 +172,7 @@ class Promotion:
     def __init__(self, promoter, name: str = "lps") -> None:
         self.promoter = promoter
         self.name = name
-
-    @property
-    def left(self) -> list[bool]:
-        return list(self.promoter.left)
+        self.left: list[bool] = []
 
     def __call__(self, images, priors, batch_size: int = 8):
         items, many = _one_or_many(images)
@@ -183,7 +188,7 @@ class Promotion:
             ]
             maps += self.promoter.maps(rgbs, grey)
             left += self.promoter.left
-        self.promoter.left = left
+        self.left = left
         return maps if many else maps[0]
 
     def identity(self) -> dict[str, Any]:
@@ -229,11 +234,8 @@ class Segmenter:
         self.names = runtime.names
 
     def __call__(self, images, batch_size: int = 8):
-        items, many = _one_or_many(images)
-        labels: list[np.ndarray] = []
-        for start in range(0, len(items), batch_size):
-            labels += self.segment([as_rgb(item) for item in items[start : start + batch_size]])
-        return labels if many else labels[0]
+        """Class-index map(s) for one image or a list of them."""
+        return _in_batches(images, batch_size, self.segment)
 
     def segment(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         return self.runtime.segment(list(images), self.input_size) if images else []

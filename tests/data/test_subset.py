@@ -8,7 +8,7 @@ from tests.conftest import make_tagged_saliency
 from weaksal.cli import app
 from weaksal.data.discover import open_dataset, read_split_file
 from weaksal.data.sources import split_samples
-from weaksal.engine.config import load_config, resolve_config
+from weaksal.engine.config import find_config, load_config
 
 
 def test_subset_keeps_the_first_images_of_the_first_classes(tmp_path):
@@ -32,8 +32,8 @@ def test_subset_keeps_the_first_images_of_the_first_classes(tmp_path):
 
 def test_smoke_configs_train_on_the_subset_without_benchmarks():
     for name in ("smoke/wss", "smoke/reference"):
-        config = load_config(resolve_config(name))
+        config = load_config(find_config(name))
         assert config["data"]["train"] == "runs/smoke-data" and config["evaluate"] == []
-    wss = load_config(resolve_config("smoke/wss"))
+    wss = load_config(find_config("smoke/wss"))
     assert wss["model"]["decoder"] == "fpn"  # the shipped pipeline, only shorter
     assert wss["stage1"]["steps"] * 8 < 400 and wss["stage2"]["steps"] < 50

@@ -199,21 +199,22 @@ def test_write_run_files_refuses_another_config(tmp_path, config_file):
 
 
 def test_configs_ship_in_the_package_and_resolve_by_name(tmp_path):
-    from weaksal.engine.config import CONFIG_DIR, config_names, resolve_config
-    from weaksal.methods import METHODS
+    from weaksal.engine.config import CONFIG_DIR, config_names, find_config
+    from weaksal.methods import METHODS, method_config
 
     assert CONFIG_DIR.parent.name == "weaksal"  # inside the package: a pip install has them
     assert "wss/wss_fpn_efficientnet_lite0" in config_names()
     assert not [name for name in config_names() if name.startswith("base")]
     for method in METHODS:  # every method's own name trains its default config
-        path = resolve_config(method)
+        path = method_config(method)
         assert path.is_file() and load_config(path)["method"] == method
     fpn = CONFIG_DIR / "wss" / "wss_fpn_efficientnet_lite0.yaml"
-    assert resolve_config("wss/wss_fpn_efficientnet_lite0") == fpn
-    assert resolve_config("wss/wss_fpn_efficientnet_lite0.yaml") == fpn
-    assert resolve_config("wss_fpn_efficientnet_lite0") == fpn
+    assert method_config("wss") == fpn  # the shipped model's config
+    assert find_config("wss/wss_fpn_efficientnet_lite0") == fpn
+    assert find_config("wss/wss_fpn_efficientnet_lite0.yaml") == fpn
+    assert find_config("wss_fpn_efficientnet_lite0") == fpn
     own = tmp_path / "wss.yaml"
     own.write_text("method: wss\n")
-    assert resolve_config(own) == own  # a file of that name wins
-    with pytest.raises(ConfigError, match="wss/wss_fpn_efficientnet_lite0"):
-        resolve_config("nothing_like_it")
+    assert method_config(own) == own  # a file of that name wins
+    with pytest.raises(ConfigError, match="a method .*wss.*wss/wss_fpn_efficientnet_lite0"):
+        method_config("nothing_like_it")

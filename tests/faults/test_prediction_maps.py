@@ -32,7 +32,9 @@ def _maps(folder: Path, value, dtype=np.uint8, count: int = 3, mode=None) -> Pat
 
 
 def _mae(pred: Path, gt: Path) -> float:
-    run = evaluate_saliency("m", pred, gt, SaliencyEvaluator(), "bilinear", True, False, 1, None)
+    run = evaluate_saliency(
+        "m", pred, gt, SaliencyEvaluator(), interpolation="bilinear", strict=True
+    )
     return run.results["mae"]
 
 

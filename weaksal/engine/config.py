@@ -61,14 +61,16 @@ def config_names() -> list[str]:
     )
 
 
-def resolve_config(name: str | Path) -> Path:
+def find_config(name: str | Path, defaults: Mapping[str, str] | None = None) -> Path:
     """A config file from a path or a shipped config's name.
 
     In order: an existing file; ``configs/<name>`` or ``configs/<name>.yaml``
-    inside the package (``wss/wss_fpn_efficientnet_lite0``); a method's name
-    (``wss``: the method's default config, from its registry entry); a unique
-    file stem (``wss_fpn_efficientnet_lite0``).
+    inside the package (``wss/wss_fpn_efficientnet_lite0``); a key of
+    ``defaults`` (a method's name -> its default config under ``configs/``,
+    given by the method registry: :func:`weaksal.methods.method_config`); a
+    unique file stem (``wss_fpn_efficientnet_lite0``).
     """
+    defaults = defaults or {}
     path = Path(name)
     if path.is_file():
         return path
@@ -76,16 +78,15 @@ def resolve_config(name: str | Path) -> Path:
     for candidate in (CONFIG_DIR / text, CONFIG_DIR / f"{text}.yaml"):
         if candidate.is_file():
             return candidate
-    from weaksal.methods import METHODS
-
-    if text in METHODS:
-        return CONFIG_DIR / METHODS.get(text).default_config
+    if text in defaults:
+        return CONFIG_DIR / defaults[text]
     stems = [p for p in CONFIG_DIR.rglob(f"{Path(text).stem}.yaml") if p.parent.name != "base"]
     if len(stems) == 1 and path.suffix in ("", ".yaml"):
         return stems[0]
+    methods = f"a method ({', '.join(defaults)}) or " if defaults else ""
     raise ConfigError(
-        f"{name}: no such config file or shipped config. Fix: give a YAML file, a method"
-        f" ({', '.join(METHODS)}) or one of: {', '.join(config_names())}"
+        f"{name}: no such config file or shipped config. Fix: give a YAML file,"
+        f" {methods}one of: {', '.join(config_names())}"
     )
 
 

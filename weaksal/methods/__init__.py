@@ -12,8 +12,17 @@ from weaksal.methods._registry import (
     ROLES,
     Shipped,
     get_method,
+    method_config,
     register_method,
     table_models,
 )
 
-__all__ = ["METHODS", "ROLES", "Shipped", "get_method", "register_method", "table_models"]
+__all__ = [
+    "METHODS",
+    "ROLES",
+    "Shipped",
+    "get_method",
+    "method_config",
+    "register_method",
+    "table_models",
+]

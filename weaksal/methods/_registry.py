@@ -70,6 +70,14 @@ def register_method(
     )
 
 
+def method_config(name: str | Path) -> Path:
+    """A config file from a path, a shipped config's name, or a method's name (its
+    ``default_config``): what ``weaksal train --config`` accepts."""
+    from weaksal.engine.config import find_config
+
+    return find_config(name, {method: METHODS.get(method).default_config for method in METHODS})
+
+
 def get_method(name: str) -> Any:
     """The registered entry of method ``name`` (``.target`` is its ``train``)."""
     return METHODS.get(name)

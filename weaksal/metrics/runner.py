@@ -134,31 +134,13 @@ def _run_jobs(job: Callable, jobs: list, workers: int, progress: Callable | None
 
 
 def evaluate_saliency(
-    method: str,
-    pred_root: Path,
-    dataset_root: Path,
-    evaluator: SaliencyEvaluator,
-    interpolation: str = "bilinear",
-    strict: bool = False,
-    skip_missing: bool = False,
-    workers: int = 1,
-    progress: Callable | None = None,
-    skip_unpaired: bool = False,
+    method: str, pred_root: Path, dataset_root: Path, evaluator: SaliencyEvaluator, **options
 ) -> EvalRun:
-    """Evaluate one method's maps on one saliency dataset (any supported layout).
-
-    ``skip_unpaired``: leave out the dataset's images without a mask and masks
-    without an image (reported in ``EvalRun.unpaired``) instead of refusing.
-    """
+    """One method's maps on one saliency dataset (any supported layout): the options
+    (``interpolation``, ``strict``, ``skip_missing``, ``workers``, ``progress``,
+    ``skip_unpaired``) are :func:`evaluate_saliency_methods`'."""
     (run,) = evaluate_saliency_methods(
-        [(method, Path(pred_root), evaluator)],
-        dataset_root,
-        interpolation,
-        strict,
-        skip_missing,
-        workers,
-        progress,
-        skip_unpaired,
+        [(method, Path(pred_root), evaluator)], dataset_root, **options
     )
     return run
 
@@ -174,6 +156,11 @@ def evaluate_saliency_methods(
     skip_unpaired: bool = False,
 ) -> list[EvalRun]:
     """Evaluate several methods' maps on one dataset, reading each mask once.
+
+    ``skip_missing``: score the images that have a map (the rest in
+    ``EvalRun.missing``); ``skip_unpaired``: leave out the dataset's images
+    without a mask and masks without an image (``EvalRun.unpaired``) instead of
+    refusing; ``strict``: refuse maps of another size instead of resizing them.
 
     Everything that depends on the ground truth alone (the mask, its
     centroid split, the weighted F-measure's distance fields and band) is

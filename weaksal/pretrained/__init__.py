@@ -64,13 +64,14 @@ def pretrained_dir(name: str, role: str | None = None) -> Path:
     return PACKAGE_DIR / name
 
 
-def read_manifest(name: str) -> dict[str, Any]:
-    return json.loads((pretrained_dir(name) / MANIFEST).read_text())
+def read_manifest(name: str, role: str | None = None) -> dict[str, Any]:
+    """Shipped model ``name``'s manifest; an unknown name lists the models playing ``role``."""
+    return json.loads((pretrained_dir(name, role) / MANIFEST).read_text())
 
 
 def shipped_file(name: str, role: str = "saliency") -> Path:
     """The file of shipped model ``name`` that plays ``role``; an error names the roles it has."""
-    files = json.loads((pretrained_dir(name, role) / MANIFEST).read_text())["files"]
+    files = read_manifest(name, role)["files"]
     matches = [file for file, entry in files.items() if entry["role"] == role]
     if not matches:
         roles = ", ".join(sorted({entry["role"] for entry in files.values()}))
