@@ -11,7 +11,9 @@ Each row is ``NAME=SOURCE``:
 
 Maps are cached under ``OUT/maps/<row>/<set>/`` (a re-run scores what is
 there: delete a row's folder after changing its source) and scored in both
-max-F conventions; ``OUT/tables.json`` keeps every number.
+max-F conventions; ``OUT/tables.json`` keeps every number, written after each
+row, with the seconds (wall) and CPU seconds (this process and its workers)
+that making the row's maps took when they were made.
 
     python bench/weak_tables.py --out runs/weak-tables \\
         --row "MR=classic:mr" \\
@@ -23,11 +25,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import time
 from pathlib import Path
 
 from common import score
 
+from weaksal.data.atomic import write_json
 from weaksal.data.discover import open_dataset
 from weaksal.data.sources import dataset_path
 from weaksal.inference import Promoter
@@ -77,10 +82,15 @@ def main() -> None:
         rows[name] = args.out / "maps" / slug(name)
         for benchmark in SETS:
             folder = rows[name] / benchmark
+            wall, cpu, before = time.perf_counter(), _cpu_seconds(), _map_count(folder)
             notes = make_maps(source, benchmark, folder, rows, args.workers)
             previous = table.get(benchmark, {}).get(name, {})
-            if "left_as_prior" not in notes and "left_as_prior" in previous:
-                notes["left_as_prior"] = previous["left_as_prior"]  # counted when first made
+            if _map_count(folder) > before or "map_seconds" not in previous:  # made now
+                notes["map_seconds"] = time.perf_counter() - wall
+                notes["map_cpu_seconds"] = _cpu_seconds() - cpu
+            for key in ("left_as_prior", "map_seconds", "map_cpu_seconds"):
+                if key not in notes and key in previous:
+                    notes[key] = previous[key]  # counted when the maps were first made
             table.setdefault(benchmark, {})[name] = {
                 "source": source,
                 **score(folder, benchmark, args.workers),
@@ -92,18 +102,29 @@ def main() -> None:
                 {k: round(table[benchmark][name][k], 3) for k in COLUMNS},
                 flush=True,
             )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "tables.json").write_text(json.dumps(table, indent=1))
+            args.out.mkdir(parents=True, exist_ok=True)
+            write_json(args.out / "tables.json", table)
     for benchmark in SETS:
         print(
             f"\n**{benchmark}**\n| row | max F (pooled) | max F (mean curve) | MAE | S | gate kept |"
+            " maps, CPU min |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         for name in rows:
             r = table[benchmark][name]
             kept = f"{r['left_as_prior']} / {r['promoted']}" if "left_as_prior" in r else "-"
             cells = " | ".join(f"{r[k]:.3f}" for k in COLUMNS)
-            print(f"| {name} | {cells} | {kept} |")
+            print(f"| {name} | {cells} | {kept} | {r['map_cpu_seconds'] / 60:.1f} |")
+
+
+def _map_count(folder: Path) -> int:
+    return len(list(folder.glob("*.png"))) if folder.is_dir() else 0
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 if __name__ == "__main__":
