@@ -616,9 +616,15 @@ def train(
             )
     shipped = [run_dir / item.source for item in entry.shipped.values()]
     models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
+    roles = [item.role for item in entry.shipped.values()]
+    use = (  # a promoter promotes other detectors' maps; everything else predicts
+        f"weaksal promote --model {models[0]} --images IMAGES --prior MAPS --out PROMOTED"
+        if roles and roles[0] == "promote"
+        else f"weaksal predict IMAGES --model {models[0]} --out MAPS"
+    )
     typer.echo(  # one unwrapped line: scripts read it
-        f"models: {', '.join(str(p) for p in models)}. Use: weaksal predict IMAGES --model"
-        f" {models[0]} --out MAPS; ship: python -m weaksal.pretrained {run_dir} NAME"
+        f"models: {', '.join(str(p) for p in models)}. Use: {use};"
+        f" ship: python -m weaksal.pretrained {run_dir} NAME"
     )
 
 

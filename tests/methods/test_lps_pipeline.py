@@ -81,6 +81,7 @@ def test_the_gate_stage_calibrates_on_val_and_the_final_model_carries_it(tmp_pat
     expected = lps_gate.choose_gate(
         gate["priors"],
         {None if k == "None" else float(k): v for k, v in gate["candidates"].items()},
+        gate["tolerance"],
     )
     assert gate["gate"] == expected
     _, spec = load_model(run / "final.safetensors")
@@ -100,3 +101,9 @@ def test_choose_gate_prefers_safe_candidates_then_the_least_harm():
     del after[0.1], after[0.3]
     after[0.2] = {"weak": {"maxf": 0.7, "mae": 0.15}, "strong": {"maxf": 0.895, "mae": 0.051}}
     assert lps_gate.choose_gate(before, after) == 0.2  # none safe: the smallest worst loss
+    # a loss within the tolerance counts as none: 0.2 is safe (strong's max F -0.0005)
+    after[0.2]["strong"] = {"maxf": 0.8995, "mae": 0.049}
+    assert lps_gate.choose_gate(before, after, tolerance=0.001) == 0.2
+    after[None]["strong"] = {"maxf": 0.8992, "mae": 0.05}  # also safe now, and gains more
+    assert lps_gate.choose_gate(before, after, tolerance=0.001) is None
+    assert lps_gate.choose_gate(before, after, tolerance=0.0) == 0.2  # strict: least harm

@@ -92,6 +92,7 @@ class LPSGate:
     priors: list[str] = field(default_factory=list)  # detectors or saliency model files whose
     # val maps calibrate it ([]: no gate); a model must not have been trained on val images
     candidates: list[float] = field(default_factory=lambda: [-0.1, 0.0, 0.05, 0.1, 0.2, 0.3])
+    tolerance: float = at_least(0.0, 0.001)  # a change this small counts as no change (val noise)
     iterations: int = at_least(1, 3)  # T of the promotion it is calibrated for (the CLI's)
     workers: int = at_least(1, 2)
 
@@ -327,7 +328,15 @@ def calibrate_gate(config: dict[str, Any], folder: Path, run_dir: Path) -> dict[
     samples = [s for s in split_samples(data["train"], data["val_split"]) if s.mask is not None]
     network, spec = load_model(kept_model(run_dir / "train"))
     promoter = Promoter(network, int(spec["input_size"]), int(g["iterations"]))
-    return calibrate(promoter, samples, g["priors"], g["candidates"], folder, int(g["workers"]))
+    return calibrate(
+        promoter,
+        samples,
+        g["priors"],
+        g["candidates"],
+        folder,
+        int(g["workers"]),
+        float(g["tolerance"]),
+    )
 
 
 register_method(
