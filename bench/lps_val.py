@@ -53,7 +53,8 @@ def main() -> None:
         for prior in priors:
             before = result["priors"][prior]
             cells = [f"prior {before['maxf']:.4f} / {before['mae']:.4f}"]
-            for name, scores in result["candidates"].items():
+            for name, by_prior in result["candidates"].items():
+                scores = by_prior[prior]
                 label = "no gate" if name == "None" else f"gate {name}"
                 cells.append(
                     f"{label} {scores['maxf']:.4f} / {scores['mae']:.4f}"
