@@ -15,7 +15,8 @@
    passes (the rest: decoding, resizing, PNG writing and Python, partly
    overlapped on I/O threads). Prints ``model share of wall time: N%``.
 3. **classic**: ``weaksal classic mr`` on the 300 SOD images with 1 and 2
-   worker processes. Prints ``ratio 2 workers / 1: N.Nx``.
+   worker processes (and one worker held to one thread). Prints
+   ``ratio 2 workers / 1: N.Nx``.
 """
 
 from __future__ import annotations
@@ -146,20 +147,33 @@ def predict_share(count: int, work: Path) -> None:
 
 
 def classic_workers(work: Path) -> None:
+    """One worker runs in this process with OpenCV's and BLAS's own threads (what
+    ``--workers 1`` does); each of two workers has one thread. Also timed: one worker
+    held to one thread, the unit that two workers scale."""
+    from threadpoolctl import threadpool_limits
+
     from weaksal.batch import Job, run_batch
     from weaksal.classic.files import detect_file
 
     samples = list(index_saliency(data_root() / "SOD"))
     seconds = {}
-    for workers in (1, 2):
-        out = work / f"mr{workers}"
+    for label, workers in (("1", 1), ("1, one thread", 1), ("2", 2)):
+        out = work / f"mr{len(seconds)}"
         out.mkdir()
         jobs = [Job(s.stem, out / f"{s.stem}.png", ("mr", s.image)) for s in samples]
+        threads = cv2.getNumThreads()
         start = time.perf_counter()
-        run_batch(detect_file, jobs, workers, None)
-        seconds[workers] = time.perf_counter() - start
-        print(f"classic mr, {workers} worker(s): {len(samples) / seconds[workers]:.1f} images/s")
-    print(f"ratio 2 workers / 1: {seconds[1] / seconds[2]:.2f}x")
+        if label == "1, one thread":
+            cv2.setNumThreads(1)
+            with threadpool_limits(1):
+                run_batch(detect_file, jobs, workers, None)
+            cv2.setNumThreads(threads)
+        else:
+            run_batch(detect_file, jobs, workers, None)
+        seconds[label] = time.perf_counter() - start
+        print(f"classic mr, {label} worker(s): {len(samples) / seconds[label]:.1f} images/s")
+    print(f"ratio 2 workers / 1: {seconds['1'] / seconds['2']:.2f}x")
+    print(f"ratio 2 workers / 1 one-thread: {seconds['1, one thread'] / seconds['2']:.2f}x")
 
 
 def main() -> None:
