@@ -184,6 +184,15 @@ def main() -> None:
     parser.add_argument("--parts", default="inference,predict,classic")
     args = parser.parse_args()
     parts = args.parts.split(",")
+    if len(parts) > 1:  # each part in a fresh process, as a user runs each command: what one
+        # part leaves behind (ONNX Runtime's and torch's thread pools) must not slow the next
+        for part in parts:
+            options = ["--images", str(args.images), "--predict-images", str(args.predict_images)]
+            subprocess.run(
+                [sys.executable, __file__, "--parts", part, "--rounds", str(args.rounds), *options],
+                check=True,
+            )
+        return
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         if "inference" in parts:
