@@ -352,5 +352,5 @@ register_method(
         " which the certainty gate (when the model has one) guards against by leaving such"
         " maps as they were. Classes outside DUTS-TR-50's 50 are less well promoted."
     ),
-    default_config="lps/lps_efficientnet_lite0.yaml",
+    default_config="lps/lps_fpn_efficientnet_lite0.yaml",  # the shipped model's (issue 18)
 )
