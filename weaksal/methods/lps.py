@@ -54,6 +54,7 @@ from weaksal.methods.common import (
     set_lr,
     setup_network,
 )
+from weaksal.methods.lps_gate import TOLERANCE, calibrate
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model, save_model
 
@@ -92,7 +93,7 @@ class LPSGate:
     priors: list[str] = field(default_factory=list)  # detectors or saliency model files whose
     # val maps calibrate it ([]: no gate); a model must not have been trained on val images
     candidates: list[float] = field(default_factory=lambda: [-0.1, 0.0, 0.05, 0.1, 0.2, 0.3])
-    tolerance: float = at_least(0.0, 0.001)  # a change this small counts as no change (val noise)
+    tolerance: float = at_least(0.0, TOLERANCE)  # a change this small counts as none (val noise)
     iterations: int = at_least(1, 3)  # T of the promotion it is calibrated for (the CLI's)
     workers: int = at_least(1, 2)
 
@@ -322,8 +323,6 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
 
 def calibrate_gate(config: dict[str, Any], folder: Path, run_dir: Path) -> dict[str, Any]:
     """The ``gate`` stage: every val image with a mask, the trained model, no gate yet."""
-    from weaksal.methods.lps_gate import calibrate
-
     g, data = config["gate"], config["data"]
     samples = [s for s in split_samples(data["train"], data["val_split"]) if s.mask is not None]
     network, spec = load_model(kept_model(run_dir / "train"))

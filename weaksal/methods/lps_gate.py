@@ -32,6 +32,9 @@ from weaksal.inference import Promoter
 from weaksal.methods.pseudo_labels import write_source_maps
 from weaksal.metrics.evaluator import SaliencyEvaluator
 
+#: a change of a val score this small counts as none (the module docstring says why)
+TOLERANCE = 0.001
+
 
 def source_folder(source: str) -> str:
     """A folder name for a calibration prior: the detector's name or the model path, flattened."""
@@ -69,7 +72,7 @@ def gated_scores(
 
 
 def choose_gate(
-    before: dict[str, dict], after: dict[Any, dict[str, dict]], tolerance: float = 0.001
+    before: dict[str, dict], after: dict[Any, dict[str, dict]], tolerance: float = TOLERANCE
 ) -> Any:
     """The candidate of ``after`` (gate -> prior -> scores) by the rule of the module docstring."""
 
@@ -96,7 +99,7 @@ def calibrate(
     candidates: Sequence[float],
     folder: Path,
     workers: int,
-    tolerance: float = 0.001,
+    tolerance: float = TOLERANCE,
 ) -> dict[str, Any]:
     """Promote each source's val maps, score every candidate gate, choose one (JSON-able)."""
     before, after = {}, {None: {}, **{float(c): {} for c in candidates}}
