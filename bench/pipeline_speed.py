@@ -1,6 +1,6 @@
 """The hot paths a user runs, end to end, against what they would run instead (issue 20).
 
-    python bench/pipeline_speed.py [--images 200] [--rounds 3] [--parts inference,predict,classic]
+    python bench/pipeline_speed.py [--images 100] [--rounds 3] [--parts inference,predict,classic]
 
 1. **inference**: images/s from JPEG file to PNG file (decode, resize, run,
    resize back, write) for U2-Net-p, a published fully-supervised SOD network
@@ -178,7 +178,7 @@ def classic_workers(work: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=200, help="images of the inference part")
+    parser.add_argument("--images", type=int, default=100, help="images of the inference part")
     parser.add_argument("--predict-images", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--parts", default="inference,predict,classic")
