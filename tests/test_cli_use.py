@@ -150,3 +150,32 @@ def test_export_takes_a_shipped_name(tmp_path):
     assert result.exit_code == 0, result.output  # was: "wss: is not a readable safetensors"
     assert result.output.strip() == f"wrote {tmp_path / 'wss.onnx'}"
     assert (tmp_path / "wss.onnx").stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("method", ["lps", "wss"])
+def test_the_command_train_prints_runs_as_printed(method, photos, tmp_path):
+    """`weaksal train` ends by naming the command that uses its model; for a promoter
+    that is `promote` (it was `predict`, which cannot take LPS's prior maps). Run the
+    named command on real folders with the shipped model of that method."""
+    import shlex
+
+    from weaksal.cli import next_command
+    from weaksal.methods import get_method
+    from weaksal.pretrained import resolve_model
+
+    entry = get_method(method)
+    role = next(iter(entry.shipped.values())).role  # the file that `train` names first
+    line = next_command(entry, resolve_model(method, role))
+    assert invoke("classic", "mr", "--images", photos, "--out", tmp_path / "mr").exit_code == 0
+    folders = {"IMAGES": photos, "MAPS": tmp_path / "mr", "PROMOTED": tmp_path / "promoted"}
+    if method == "wss":  # a detector writes its maps where the line says MAPS
+        folders["MAPS"] = tmp_path / "maps"
+    args = [str(folders.get(word, word)) for word in shlex.split(line)]
+    assert args[0] == "weaksal"
+    result = runner.invoke(app, args[1:])
+    assert result.exit_code == 0, result.output
+    written = tmp_path / ("promoted" if method == "lps" else "maps")
+    assert sorted(p.name for p in written.glob("*.png")) == ["p0.png", "p1.png", "p2.png"]
+    maps = [read_mask(p) for p in sorted(written.glob("*.png"))]
+    assert [m.shape for m in maps] == [(45, 61), (52, 40), (30, 30)]
+    assert all(m.max() > m.min() for m in maps)  # a map, not a constant image

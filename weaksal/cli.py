@@ -571,6 +571,16 @@ export_app = typer.Typer(no_args_is_help=True, help="Export trained models.")
 app.add_typer(export_app, name="export")
 
 
+def next_command(entry, model: Path) -> str:
+    """The command that uses a method's trained model, with IMAGES / MAPS / PROMOTED for
+    the user's folders: a promoter (LPS) promotes other detectors' maps, every other
+    model predicts from images."""
+    roles = [item.role for item in entry.shipped.values()]
+    if roles and roles[0] == "promote":
+        return f"weaksal promote --model {model} --images IMAGES --prior MAPS --out PROMOTED"
+    return f"weaksal predict IMAGES --model {model} --out MAPS"
+
+
 @app.command("train", context_settings={"allow_extra_args": False})
 @friendly_errors
 def train(
@@ -616,14 +626,8 @@ def train(
             )
     shipped = [run_dir / item.source for item in entry.shipped.values()]
     models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
-    roles = [item.role for item in entry.shipped.values()]
-    use = (  # a promoter promotes other detectors' maps; everything else predicts
-        f"weaksal promote --model {models[0]} --images IMAGES --prior MAPS --out PROMOTED"
-        if roles and roles[0] == "promote"
-        else f"weaksal predict IMAGES --model {models[0]} --out MAPS"
-    )
     typer.echo(  # one unwrapped line: scripts read it
-        f"models: {', '.join(str(p) for p in models)}. Use: {use};"
+        f"models: {', '.join(str(p) for p in models)}. Use: {next_command(entry, models[0])};"
         f" ship: python -m weaksal.pretrained {run_dir} NAME"
     )
 
