@@ -51,7 +51,7 @@ lint: $(STAMP)
 bench-eval: $(STAMP)
 	$(BIN)/python bench/eval_speed.py
 
-# the performance rows of BENCHMARKS.md (issue 20): about 10 minutes here, on a quiet machine
+# the performance rows of BENCHMARKS.md (issue 20): about 13 minutes here, on a quiet machine
 bench: $(STAMP)
 	$(BIN)/python bench/eval_speed.py
 	$(BIN)/python bench/eval_folders.py
