@@ -41,21 +41,24 @@ def main() -> None:
     table = {}
     for model in args.models:
         network, spec = load_model(model)
-        gate = spec.get("gate")
+        gate, floor = spec.get("gate"), spec.get("gate_floor") or 0.0
         start = time.perf_counter()
         promoter = Promoter(network, int(spec["input_size"]), 3)
         candidates = [] if gate is None else [gate]
-        result = calibrate(promoter, samples, priors, candidates, args.cache, args.workers)
-        table[model] = result | {"own_gate": gate}
+        result = calibrate(
+            promoter, samples, priors, candidates, args.cache, args.workers, floors=[floor]
+        )
+        table[model] = result | {"own_gate": gate, "own_gate_floor": floor}
         print(
-            f"{model} (gate {gate}; {len(samples)} val images, {time.perf_counter() - start:.0f} s)"
+            f"{model} (gate {gate} from prior certainty {floor}; {len(samples)} val images,"
+            f" {time.perf_counter() - start:.0f} s)"
         )
         for prior in priors:
             before = result["priors"][prior]
             cells = [f"prior {before['maxf']:.4f} / {before['mae']:.4f}"]
             for name, by_prior in result["candidates"].items():
                 scores = by_prior[prior]
-                label = "no gate" if name == "None" else f"gate {name}"
+                label = "no gate" if name == "None" else f"gate@floor {name}"
                 cells.append(
                     f"{label} {scores['maxf']:.4f} / {scores['mae']:.4f}"
                     f" (kept {100 * scores['kept']:.0f}%)"

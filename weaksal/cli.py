@@ -766,6 +766,13 @@ def promote(
         help="Leave a prior as it was where LPS's map is not more certain than it by this much"
         " (mean |2p-1|). Default: the model's own gate, calibrated on val when it was trained.",
     ),
+    gate_floor: float = typer.Option(
+        None,
+        min=0.0,
+        max=1.0,
+        help="Apply the gate only to priors at least this certain (mean |2p-1|); less certain"
+        " ones are always promoted. Default: the model's own, calibrated with its gate.",
+    ),
     no_gate: bool = typer.Option(False, "--no-gate", help="Promote every prior (no gate)."),
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Replace maps that another model or setting wrote in --out."
@@ -776,9 +783,11 @@ def promote(
 
     _report_unused(images)
 
-    if no_gate and gate is not None:
-        raise typer.BadParameter("--gate and --no-gate: give one of them")
+    if no_gate and (gate is not None or gate_floor is not None):
+        raise typer.BadParameter("--gate/--gate-floor and --no-gate: give one of them")
     chosen = {"gate": None} if no_gate else ({"gate": gate} if gate is not None else {})
+    if gate_floor is not None:
+        chosen["gate_floor"] = gate_floor
     promoter = open_promoter(
         model,
         iterations=iters,
@@ -805,7 +814,9 @@ def promote(
     if promoter.gate is not None:
         console.print(
             f"{len(report.left_as_prior)} of {len(report.done)} priors left as they were"
-            f" (LPS's map not more certain by {promoter.gate})",
+            f" (LPS's map not more certain by {promoter.gate}"
+            + (f", the prior at least {promoter.gate_floor} certain" if promoter.gate_floor else "")
+            + ")",
             highlight=False,
         )
     _report_batch(report, out, f" (shard {rank + 1}/{world})" if world > 1 else "")

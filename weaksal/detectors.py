@@ -195,7 +195,8 @@ class Promotion:
         return {"promoter": self.name, **self.promoter.identity()}
 
     def __repr__(self) -> str:
-        return f"<Promotion {self.name} gate={self.promoter.gate}>"
+        p = self.promoter
+        return f"<Promotion {self.name} gate={p.gate} gate_floor={p.gate_floor}>"
 
 
 class PromotedDetector(Detector):

@@ -165,12 +165,15 @@ class Promoter:
     """An LPS model ready to promote: device, optional bf16 autocast, the test-time settings.
 
     ``gate``: leave a prior as it was when LPS's map is not more certain than
-    it by at least ``gate`` (``certainty(promoted) - certainty(prior) < gate``).
-    A strong detector's map is already nearly binary; where LPS only redraws it
-    with its own errors it gains no certainty, while a weak prior (a classical
-    map, grey almost everywhere) gains a lot. For the images of the last
-    :meth:`maps` call, ``gains`` holds that certainty gain (measured at the
-    network's input size) and ``left`` whether the prior was returned unchanged.
+    it by at least ``gate`` (``certainty(promoted) - certainty(prior) < gate``)
+    and the prior itself is at least ``gate_floor`` certain. A strong
+    detector's map is already nearly binary; where LPS only redraws it with its
+    own errors it gains no certainty, while a weak prior (a classical map, grey
+    almost everywhere) gains a lot. The floor promotes every prior that is not
+    itself nearly binary, whatever its gain (0: the gain alone decides). For
+    the images of the last :meth:`maps` call, ``gains`` holds that certainty
+    gain and ``prior_certainty`` the prior's (both at the network's input
+    size), and ``left`` whether the prior was returned unchanged.
     """
 
     def __init__(
@@ -183,6 +186,7 @@ class Promoter:
         device: str | torch.device = "cpu",
         bf16: bool = False,
         gate: float | None = None,
+        gate_floor: float = 0.0,
     ) -> None:
         if iterations < 1:
             raise ValueError(f"iterations must be at least 1, got {iterations}")
@@ -190,6 +194,8 @@ class Promoter:
             raise ValueError(f"regions must be 'soft' or 'binary', not {regions!r}")
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+        if not 0.0 <= gate_floor <= 1.0:
+            raise ValueError(f"gate_floor must be in [0, 1], got {gate_floor}")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.size = size
@@ -198,7 +204,9 @@ class Promoter:
         self.threshold = threshold
         self.bf16 = bf16
         self.gate = gate
+        self.gate_floor = gate_floor
         self.gains: list[float] = []
+        self.prior_certainty: list[float] = []
         self.left: list[bool] = []
 
     def identity(self) -> dict:
@@ -211,14 +219,15 @@ class Promoter:
             "threshold": self.threshold if self.regions == "binary" else None,
             "bf16": self.bf16,
             "gate": self.gate,
+            "gate_floor": self.gate_floor if self.gate is not None else None,
         }
 
     @classmethod
     def from_file(cls, model: str | Path, **settings) -> Promoter:
         """An LPS model file (``weaksal.promote.open_promoter`` also takes shipped names).
 
-        The gate is the file's own (calibrated when it was trained) unless
-        ``settings`` give one (``gate=None`` switches it off).
+        The gate and its floor are the file's own (calibrated when it was trained)
+        unless ``settings`` give them (``gate=None`` switches the gate off).
         """
         from weaksal.models import load_model
 
@@ -228,14 +237,19 @@ class Promoter:
                 f"{model}: a {spec['task']} model, not a promoter (LPS). Fix: pass an LPS model "
                 "(`weaksal train lps`), or use `weaksal predict` for this one"
             )
-        gate = spec.get("gate")
-        if gate is not None and (isinstance(gate, bool) or not isinstance(gate, (int, float))):
-            raise CheckpointError(
-                model,
-                f"spec key 'gate' is {gate!r}, not a number",
-                "re-save it with a numeric gate",
-            )
-        return cls(network, int(spec["input_size"]), **{"gate": gate, **settings})
+        own = {"gate": spec.get("gate"), "gate_floor": spec.get("gate_floor", 0.0)}
+        for key, value in own.items():
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise CheckpointError(
+                    model,
+                    f"spec key {key!r} is {value!r}, not a number",
+                    f"re-save it with a numeric {key}",
+                )
+        if own["gate_floor"] is None:
+            own["gate_floor"] = 0.0
+        return cls(network, int(spec["input_size"]), **{**own, **settings})
 
     def maps(
         self,
@@ -262,8 +276,13 @@ class Promoter:
             for step in steps:
                 history.append(maps_at_original_size(step[:, 0].float().cpu().numpy(), shapes))
         promoted = maps_at_original_size(result[:, 0].float().cpu().numpy(), shapes)
-        self.gains = (certainty(result) - certainty(prior_t)).tolist()
-        self.left = [self.gate is not None and gain < self.gate for gain in self.gains]
+        before = certainty(prior_t)
+        self.gains = (certainty(result) - before).tolist()
+        self.prior_certainty = before.tolist()
+        self.left = [
+            self.gate is not None and gain < self.gate and sure >= self.gate_floor
+            for gain, sure in zip(self.gains, self.prior_certainty, strict=True)
+        ]
         if self.gate is None:
             return promoted
         as_given = maps_at_original_size(

@@ -246,6 +246,24 @@ def test_promote_cli(promote_setup, tmp_path):
     assert np.array_equal(
         read_prediction(tmp_path / "gated" / "c.png"), read_prediction(priors / "c.jpg")
     )
+    floored = CliRunner().invoke(
+        app,
+        [
+            "promote", "--model", str(model_file), "--images", str(images), "--prior",
+            str(priors), "--out", str(tmp_path / "floored"), "--iters", "1", "--gate", "1.0",
+            "--gate-floor", "1.0",
+        ],
+    )  # fmt: skip
+    assert "0 of 3 priors left as they were" in floored.output  # no prior is certain everywhere
+    assert "the prior at least 1.0 certain" in floored.output
+    both = CliRunner().invoke(
+        app,
+        [
+            "promote", "--model", str(model_file), "--images", str(images), "--prior",
+            str(priors), "--out", str(tmp_path / "x"), "--no-gate", "--gate-floor", "0.5",
+        ],
+    )  # fmt: skip
+    assert both.exit_code == 2 and "give one of them" in both.output
     bad = CliRunner().invoke(
         app, ["predict", "--model", str(model_file), "--images", str(images), "--out", "x"]
     )
@@ -293,3 +311,15 @@ def test_the_gate_leaves_priors_that_lps_makes_no_more_certain():
             expected = prior / 255.0 if kept else np.full(prior.shape, 0.9)
             assert np.allclose(one, expected, atol=1e-6)  # a kept prior: exactly as it was
     assert Promoter(ConstantPromotion(), 32, gate=0.1).identity()["gate"] == 0.1
+    # the floor: only priors at least this certain can be kept; the grey one is always promoted
+    for floor, left in ((0.0, [True, True]), (binary_certainty - 1e-3, [True, False])):
+        promoter = Promoter(ConstantPromotion(), 32, iterations=1, gate=0.9, gate_floor=floor)
+        promoter.maps(images, [binary, grey])
+        assert promoter.left == left
+        assert promoter.prior_certainty == pytest.approx([binary_certainty, 1 / 255], abs=1e-5)
+    promoter = Promoter(ConstantPromotion(), 32, iterations=1, gate=0.9, gate_floor=1.0)
+    promoter.maps(images, [binary, grey])
+    assert promoter.left == [False, False]  # no prior is that certain at the network's size
+    assert promoter.identity()["gate_floor"] == 1.0
+    with pytest.raises(ValueError, match="gate_floor"):
+        Promoter(ConstantPromotion(), 32, gate=0.1, gate_floor=1.5)

@@ -62,6 +62,7 @@ def test_the_gate_stage_calibrates_on_val_and_the_final_model_carries_it(tmp_pat
         "train.steps=2",
         "gate.priors=[mr, ft]",
         "gate.candidates=[0.0, 2.0]",  # 2.0: every prior kept (no map gains a certainty of 2)
+        "gate.floors=[0.0, 1.0]",  # 1.0: no prior kept (none is certain everywhere)
         "gate.workers=1",
         "engine.val_every=0",
     )
@@ -70,23 +71,29 @@ def test_the_gate_stage_calibrates_on_val_and_the_final_model_carries_it(tmp_pat
     assert list(summaries) == ["val_priors", "train", "gate"]
     gate = summaries["gate"]
     assert gate["images"] == 3 and set(gate["priors"]) == {"mr", "ft"}
-    assert set(gate["candidates"]) == {"None", "0.0", "2.0"}
+    assert set(gate["candidates"]) == {"None", "0.0@0.0", "0.0@1.0", "2.0@0.0", "2.0@1.0"}
     for prior, before in gate["priors"].items():  # keeping every prior reproduces its scores
-        kept_all = gate["candidates"]["2.0"][prior]
+        kept_all = gate["candidates"]["2.0@0.0"][prior]
         assert kept_all["kept"] == 1.0
         assert kept_all["mae"] == pytest.approx(before["mae"], abs=1e-9)
         assert kept_all["maxf"] == pytest.approx(before["maxf"], abs=1e-9)
-        assert gate["candidates"]["None"][prior]["kept"] == 0.0
+        for ungated in ("None", "2.0@1.0"):  # above every prior's certainty: nothing kept
+            assert gate["candidates"][ungated][prior] == gate["candidates"]["None"][prior]
+            assert gate["candidates"][ungated][prior]["kept"] == 0.0
     # the choice follows the rule: a safe candidate (nothing worse) with the largest summed gain
     expected = lps_gate.choose_gate(
         gate["priors"],
-        {None if k == "None" else float(k): v for k, v in gate["candidates"].items()},
+        {
+            None if k == "None" else tuple(float(x) for x in k.split("@")): v
+            for k, v in gate["candidates"].items()
+        },
         gate["tolerance"],
     )
-    assert gate["gate"] == expected
+    assert (gate["gate"], gate["gate_floor"]) == (expected or (None, 0.0))
     _, spec = load_model(run / "final.safetensors")
-    assert spec["gate"] == expected
-    assert Promoter.from_file(run / "final.safetensors").gate == expected
+    assert (spec["gate"], spec["gate_floor"]) == (gate["gate"], gate["gate_floor"])
+    own = Promoter.from_file(run / "final.safetensors")
+    assert (own.gate, own.gate_floor) == (gate["gate"], gate["gate_floor"])
     assert Promoter.from_file(run / "final.safetensors", gate=None).gate is None
 
 

@@ -93,6 +93,8 @@ class LPSGate:
     priors: list[str] = field(default_factory=list)  # detectors or saliency model files whose
     # val maps calibrate it ([]: no gate); a model must not have been trained on val images
     candidates: list[float] = field(default_factory=lambda: [-0.1, 0.0, 0.05, 0.1, 0.2, 0.3])
+    floors: list[float] = field(default_factory=lambda: [0.0])  # prior certainty from which the
+    # gate applies (0: every prior; weaker priors are always promoted); tried with every candidate
     tolerance: float = at_least(0.0, TOLERANCE)  # a change this small counts as none (val noise)
     iterations: int = at_least(1, 3)  # T of the promotion it is calibrated for (the CLI's)
     workers: int = at_least(1, 2)
@@ -312,9 +314,9 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     summaries = run_pipeline(run_dir, stages)
     if g["priors"]:  # the final model carries its gate: `weaksal promote` applies it by default
         network, spec = load_model(kept_model(run_dir / "train"))
-        save_model(
-            run_dir / "final.safetensors", network, {**spec, "gate": summaries["gate"]["gate"]}
-        )
+        chosen = {"gate": summaries["gate"]["gate"], "gate_floor": 0.0}
+        chosen["gate_floor"] = summaries["gate"].get("gate_floor", 0.0)  # calibrated before floors
+        save_model(run_dir / "final.safetensors", network, {**spec, **chosen})
     else:
         shutil.copyfile(kept_model(run_dir / "train"), run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
@@ -333,8 +335,9 @@ def calibrate_gate(config: dict[str, Any], folder: Path, run_dir: Path) -> dict[
         g["priors"],
         g["candidates"],
         folder,
-        int(g["workers"]),
-        float(g["tolerance"]),
+        workers=int(g["workers"]),
+        tolerance=float(g["tolerance"]),
+        floors=g["floors"],
     )
 
 

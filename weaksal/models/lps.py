@@ -202,6 +202,7 @@ class LPSNet(nn.Module):
         "region": "conv",
         "embed_stride": 2,
         "gate": None,  # the certainty gate calibrated on val (weaksal.methods.lps_gate); None: off
+        "gate_floor": 0.0,  # ... applied to priors at least this certain (0: every prior)
     },
     legacy_keys={"upsample.": "decoder.upsample."},
     about="LPS: image + prior map -> promoted map (weaksal promote)",
