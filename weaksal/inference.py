@@ -237,7 +237,7 @@ class Promoter:
                 f"{model}: a {spec['task']} model, not a promoter (LPS). Fix: pass an LPS model "
                 "(`weaksal train lps`), or use `weaksal predict` for this one"
             )
-        own = {"gate": spec.get("gate"), "gate_floor": spec.get("gate_floor", 0.0)}
+        own = {"gate": spec.get("gate"), "gate_floor": spec.get("gate_floor") or 0.0}
         for key, value in own.items():
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, (int, float))
@@ -247,8 +247,6 @@ class Promoter:
                     f"spec key {key!r} is {value!r}, not a number",
                     f"re-save it with a numeric {key}",
                 )
-        if own["gate_floor"] is None:
-            own["gate_floor"] = 0.0
         return cls(network, int(spec["input_size"]), **{**own, **settings})
 
     def maps(

@@ -314,8 +314,8 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     summaries = run_pipeline(run_dir, stages)
     if g["priors"]:  # the final model carries its gate: `weaksal promote` applies it by default
         network, spec = load_model(kept_model(run_dir / "train"))
-        chosen = {"gate": summaries["gate"]["gate"], "gate_floor": 0.0}
-        chosen["gate_floor"] = summaries["gate"].get("gate_floor", 0.0)  # calibrated before floors
+        gate = summaries["gate"]  # (a gate calibrated before floors existed has none: 0)
+        chosen = {"gate": gate["gate"], "gate_floor": gate.get("gate_floor", 0.0)}
         save_model(run_dir / "final.safetensors", network, {**spec, **chosen})
     else:
         shutil.copyfile(kept_model(run_dir / "train"), run_dir / "final.safetensors")

@@ -1,24 +1,28 @@
 """Calibrating LPS's certainty gate on held-out images (issue 18).
 
 LPS trained on masks promotes weak priors a lot, but can redraw a strong
-detector's nearly right map with its own errors. The :class:`~weaksal.inference.Promoter`
-gate leaves a prior as it was when the promoted map is not more certain than
-it by at least ``gate`` (certainty = mean ``|2p - 1|``) and the prior is at
-least ``floor`` certain itself. Which ``gate`` and ``floor`` are chosen
-here, on the ``val`` split only: the maps of each calibration prior
-(classical detectors, and saliency models that never saw these images) are
-promoted, and for every candidate pair the gated maps are scored (max F,
-mean curve, and MAE). The floor exists because a gain threshold that guards
-a strong detector's maps also keeps some weak maps that LPS would improve
-(on val, 11% of MR's with the fpn LPS at gate 0.02); those are seldom as
-certain as a strong detector's. A candidate is safe when no prior's max F or MAE gets worse
-than the prior's own by more than ``tolerance`` (0.001 by default: less than
-one image's worth on the 449 val images, where one image's F moving by 0.5
+detector's nearly right map with its own errors. The
+:class:`~weaksal.inference.Promoter` gate leaves a prior as it was when the
+promoted map is not more certain than it by at least ``gate`` (certainty =
+mean ``|2p - 1|``) and the prior is at least ``floor`` certain itself. Which
+``gate`` and ``floor`` are chosen here, on the ``val`` split only: the maps
+of each calibration prior (classical detectors, and saliency models that
+never saw these images) are promoted, and for every candidate pair the
+gated maps are scored (max F, mean curve, and MAE). The floor exists
+because a gain threshold that guards a strong detector's maps also keeps
+weak maps that LPS would improve (on val, 11% of MR's with the fpn LPS at
+gate 0.02: nearly black maps, certain and wrong); those are seldom as
+certain as a strong detector's.
+
+A candidate is safe when no prior's max F or MAE gets worse than the
+prior's own by more than ``tolerance`` (0.001 by default: less than one
+image's worth on the 449 val images, where one image's F moving by 0.5
 moves the mean by 0.0011); the safe candidate with the largest summed gain
 wins (``None``, no gate, is a candidate too). When none is safe, the one
-whose worst change is least bad (ties: the earlier candidate). Without the tolerance, a gate that kept a
-strong detector's max F 0.0002 below its own (and its MAE better) lost to
-one that switched promotion off for two thirds of the weak priors.
+whose worst change is least bad (ties: the earlier candidate). Without the
+tolerance, a gate that kept a strong detector's max F 0.0002 below its own
+(and its MAE better) lost to one that switched promotion off for two thirds
+of the weak priors.
 """
 
 from __future__ import annotations
