@@ -161,6 +161,12 @@ def certainty(maps: torch.Tensor) -> torch.Tensor:
     return (2.0 * maps.float() - 1.0).abs().mean(dim=(1, 2, 3))
 
 
+def keeps_prior(gain: float, prior_certainty: float, gate: float | None, floor: float) -> bool:
+    """The certainty gate's rule (:class:`Promoter`): leave the prior as it was when LPS
+    gains less than ``gate`` certainty over it and it is at least ``floor`` certain."""
+    return gate is not None and gain < gate and prior_certainty >= floor
+
+
 class Promoter:
     """An LPS model ready to promote: device, optional bf16 autocast, the test-time settings.
 
@@ -247,6 +253,12 @@ class Promoter:
                     f"spec key {key!r} is {value!r}, not a number",
                     f"re-save it with a numeric {key}",
                 )
+        if not 0.0 <= own["gate_floor"] <= 1.0:
+            raise CheckpointError(
+                model,
+                f"spec key 'gate_floor' is {own['gate_floor']!r}, outside [0, 1]",
+                "re-save it with a certainty between 0 and 1",
+            )
         return cls(network, int(spec["input_size"]), **{**own, **settings})
 
     def maps(
@@ -278,7 +290,7 @@ class Promoter:
         self.gains = (certainty(result) - before).tolist()
         self.prior_certainty = before.tolist()
         self.left = [
-            self.gate is not None and gain < self.gate and sure >= self.gate_floor
+            keeps_prior(gain, sure, self.gate, self.gate_floor)
             for gain, sure in zip(self.gains, self.prior_certainty, strict=True)
         ]
         if self.gate is None:

@@ -323,3 +323,17 @@ def test_the_gate_leaves_priors_that_lps_makes_no_more_certain():
     assert promoter.identity()["gate_floor"] == 1.0
     with pytest.raises(ValueError, match="gate_floor"):
         Promoter(ConstantPromotion(), 32, gate=0.1, gate_floor=1.5)
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [({"gate": "0.1"}, "not a number"), ({"gate": 0.1, "gate_floor": 1.5}, r"outside \[0, 1\]")],
+)
+def test_a_model_file_with_a_bad_gate_is_refused_naming_the_file(spec, message, tmp_path):
+    from weaksal.errors import CheckpointError
+
+    model_file = tmp_path / "bad.safetensors"
+    save_model(model_file, tiny_lps(), {**SPEC, "region": "conv", "embed_dim": 32, **spec})
+    with pytest.raises(CheckpointError, match=message) as error:
+        Promoter.from_file(model_file)
+    assert str(model_file) in str(error.value)

@@ -36,7 +36,7 @@ import numpy as np
 
 from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
-from weaksal.inference import Promoter
+from weaksal.inference import Promoter, keeps_prior
 from weaksal.methods.pseudo_labels import write_source_maps
 from weaksal.metrics.evaluator import SaliencyEvaluator
 
@@ -79,7 +79,7 @@ def gated_scores(
     evaluator = SaliencyEvaluator(maxf="mean", structure=False)
     kept = 0
     for sample, (prior, promoted, gain, sure) in zip(samples, results, strict=True):
-        keep = gate is not None and gain < gate and sure >= floor
+        keep = keeps_prior(gain, sure, gate, floor)
         kept += keep
         evaluator.step(prior if keep else promoted, read_mask(sample.mask), sample.stem)
     scores = evaluator.results()
