@@ -35,3 +35,18 @@ def score(folder: Path, name: str, workers: int = 2) -> dict[str, float]:
 
 def row(cells: list[str], s: dict[str, float]) -> str:
     return "| " + " | ".join([*cells, *(f"{s[k]:.3f}" for k in COLUMNS)]) + " |"
+
+
+def label_quality_table(rows: dict[str, dict], first: str) -> str:
+    """Markdown table of ``make_labels`` qualities (coarse map and label vs the masks)."""
+    lines = [
+        f"| {first} | coarse MAE | coarse binary F | label MAE | label binary F | label IoU |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, q in rows.items():
+        c, lab = q["coarse"], q["labels"]
+        lines.append(
+            f"| {name} | {c['mae']:.3f} | {c['fmeasure_binary']:.3f} | {lab['mae']:.3f} "
+            f"| {lab['fmeasure_binary']:.3f} | {lab['iou_binary']:.3f} |"
+        )
+    return "\n".join(lines)

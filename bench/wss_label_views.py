@@ -16,6 +16,8 @@ import argparse
 import json
 from pathlib import Path
 
+from common import label_quality_table
+
 from weaksal.data.sources import split_samples
 from weaksal.inference import TorchRuntime
 from weaksal.methods.pseudo_labels import make_labels
@@ -47,14 +49,7 @@ def main() -> None:
         )
         rows[name] = summary["quality"]
     (args.out / "views.json").write_text(json.dumps(rows, indent=1))
-    print("| views | coarse MAE | coarse binary F | label MAE | label binary F | label IoU |")
-    print("|---|---|---|---|---|---|")
-    for name, q in rows.items():
-        c, lab = q["coarse"], q["labels"]
-        print(
-            f"| {name} | {c['mae']:.3f} | {c['fmeasure_binary']:.3f} | {lab['mae']:.3f} "
-            f"| {lab['fmeasure_binary']:.3f} | {lab['iou_binary']:.3f} |"
-        )
+    print(label_quality_table(rows, "views"))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from tests.conftest import random_rgb, save_image
 from tests.engine.tiny import make_dataset
 from weaksal.backbones import create_backbone
+from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
 from weaksal.data.weak import CaptionedImages, caption_pairs
@@ -21,6 +22,7 @@ from weaksal.methods import mws, table_models
 from weaksal.models import MapAverage, Outputs
 from weaksal.models._parts import LastStage
 from weaksal.models.mws import AttentionModule, CNet, PNet
+from weaksal.refine.refiners import refine
 from weaksal.superpixels import slic_superpixels
 
 
@@ -256,7 +258,11 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
 
     data = tmp_path / "tags"  # where _tiny_config makes the tagged set
     config, coco = _tiny_config(
-        tmp_path, "snet.rounds=2", f"data.validation={{dataset: {data}, split: val}}"
+        tmp_path,
+        "snet.rounds=2",
+        f"data.validation={{dataset: {data}, split: val}}",
+        "labels.refine_later=threshold",
+        "labels.threshold_later=0.3",
     )
     training_reads = []
     real = datasets.read_mask
@@ -276,6 +282,12 @@ def test_tiny_pipeline_and_caption_command(tmp_path, monkeypatch):
     assert len(list((run / "labels2" / "labels").iterdir())) == len(
         list((run / "labels" / "labels").iterdir())
     )
+    # round 2's labels: SNet's map through labels.refine_later at threshold_later
+    for label in (run / "labels2" / "labels").iterdir():
+        image = read_image(data / "images" / f"{label.stem}.jpg")
+        coarse = read_prediction(run / "labels2" / "coarse" / label.name)
+        expected = refine("threshold", image, [coarse], threshold=0.3)
+        np.testing.assert_array_equal(read_prediction(label), expected)
     assert summaries["transfer"]["transfer"] and not summaries["transfer"]["coherence"]
     assert summaries["coherence"]["coherence"]
     assert not [p for p in training_reads if "/masks/" in p]  # SNet saw pseudo-labels only

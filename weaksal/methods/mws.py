@@ -126,6 +126,7 @@ class MWSLabels:
     threshold: float = 0.5  # for the refiners that take one
     workers: int = 2
     threshold_later: float = 0.5  # labels of later rounds: from SNet's map (refiners with one)
+    refine_later: str | None = None  # their refiner (null: ``refine``; SNet's map is already sharp)
     min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: SNet skips images whose
     max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
 
@@ -487,7 +488,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
             int(config["model"]["input_size"]),
             label_samples,
             folder,
-            labels["refine"],
+            labels["refine_later"] or labels["refine"],
             float(labels["threshold_later"]),
             int(labels["workers"]),
         )
