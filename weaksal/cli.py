@@ -105,9 +105,11 @@ def friendly_errors(command):
 def demo(
     out: Path = typer.Option(Path("demo_out"), help="Where to write maps and figure.png."),
     model: list[str] = typer.Option(
-        ["wss", "jsm"],
-        help="Shipped model names or model files (repeat the option). The default: the two"
-        " shipped models that beat MR on the first 20 ECSSD images (BENCHMARKS.md).",
+        None,
+        help="Shipped model names or model files (repeat the option). The default: the"
+        " shipped models that beat MR on the first 20 ECSSD images (WSS, JSM, MWS;"
+        " BENCHMARKS.md).",
+        show_default=False,
     ),
     count: int = typer.Option(
         20, min=1, help="How many ECSSD images to score (when data is present)."
@@ -116,8 +118,9 @@ def demo(
 ) -> None:
     """Saliency maps of real photos with MR and the shipped models, side by side."""
 
-    from weaksal.demo import run_demo
+    from weaksal.demo import DEMO_MODELS, run_demo
 
+    model = model or list(DEMO_MODELS)
     console.print(
         f"demo: MR and {', '.join(model)}{' with LPS promotion' if promote else ''} on five"
         " photos, then scores on the first ECSSD images (about a minute on 2 CPU cores)",

@@ -20,6 +20,9 @@ from weaksal.metrics import SaliencyEvaluator
 from weaksal.paths import data_root
 from weaksal.render import header, tile, to_grey
 
+#: the shipped models that beat MR on the first 20 ECSSD images (BENCHMARKS.md, issue 18)
+DEMO_MODELS = ("wss", "jsm", "mws")
+
 #: scikit-image's bundled colour photos (read from the installed package, no download)
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
 
@@ -36,7 +39,7 @@ def bundled_photos() -> list[tuple[str, np.ndarray]]:
 
 def run_demo(
     out: Path,
-    models: Sequence[str] = ("wss", "jsm"),
+    models: Sequence[str] = DEMO_MODELS,
     count: int = 20,
     promote: str | None = "lps",
     progress: Callable | None = None,

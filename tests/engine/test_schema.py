@@ -71,6 +71,7 @@ def test_every_committed_config_resolves_under_its_method(path):
 SHIPPED_FROM = {
     "ssnet": "configs/ssnet/ssnet_fpn_efficientnet_lite0.yaml",
     "wss": "configs/wss/wss_fpn_efficientnet_lite0.yaml",  # issue 18
+    "mws": "configs/mws/mws_fpn_efficientnet_lite0.yaml",  # issue 18
     "lps": "configs/lps/lps_fpn_efficientnet_lite0.yaml",  # issue 18
 }
 
