@@ -17,7 +17,7 @@ from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
 from weaksal.data.weak import CaptionedImages, caption_pairs
-from weaksal.errors import LayoutError
+from weaksal.errors import ConfigError, LayoutError
 from weaksal.methods import mws, table_models
 from weaksal.models import MapAverage, Outputs
 from weaksal.models._parts import LastStage
@@ -228,6 +228,13 @@ def _tiny_config(tmp_path, *extra):
         *extra,
     ]
     return load_config("configs/mws/mws_efficientnet_lite0.yaml", overrides), coco
+
+
+def test_an_unknown_refiner_is_refused_before_any_stage(tmp_path):
+    config, _ = _tiny_config(tmp_path, "labels.refine_later=itercfr")
+    with pytest.raises(ConfigError, match="labels.refine_later: unknown refiner 'itercfr'"):
+        mws.train(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()  # nothing started
 
 
 @pytest.mark.slow

@@ -80,3 +80,12 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
     before = (run / "final.safetensors").stat().st_mtime_ns
     assert wss.train(config, run) == summaries  # every stage cached
     assert (run / "round2" / "fcn.safetensors").stat().st_mtime_ns <= before
+
+
+def test_an_unknown_refiner_is_refused_before_any_stage(tmp_path):
+    from weaksal.errors import ConfigError
+
+    config = load_config("configs/wss/wss_efficientnet_lite0.yaml", ["labels.refine=crf"])
+    with pytest.raises(ConfigError, match="labels.refine: unknown refiner 'crf'.*itercrf"):
+        wss.train(config, tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -72,7 +72,7 @@ from weaksal.methods.common import (
     random_hflip,
     set_lr,
 )
-from weaksal.methods.pseudo_labels import make_labels
+from weaksal.methods.pseudo_labels import make_labels, require_refiners
 from weaksal.methods.self_training import fit_round, held_out, ship_best_round
 from weaksal.models import MapAverage, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
@@ -445,6 +445,7 @@ def train_snet(
 # -- the pipeline -------------------------------------------------------------
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
     config = resolve_config(config, SECTIONS)
+    require_refiners(config["labels"], ("refine", "refine_later"))
     run_dir = start_pipeline(run_dir, config)
     sources = Sources(config)
     label_samples = source_samples(config["data"]["pseudo_labels"])

@@ -26,7 +26,7 @@ from weaksal.inference import TorchRuntime, maps_at_original_size, sigmoid, to_b
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model
 from weaksal.pretrained import resolve_model
-from weaksal.refine.refiners import accepted_options, refine_file
+from weaksal.refine.refiners import REFINERS, accepted_options, refine_file
 
 
 def averaged_maps(
@@ -124,6 +124,19 @@ def label_quality(samples: list[Sample], folder: Path) -> dict[str, float]:
         "fmeasure_binary": results["fmeasure"]["binary"],
         "iou_binary": results["iou"]["binary"],
     }
+
+
+def require_refiners(labels: dict[str, Any], keys: Sequence[str]) -> None:
+    """Refuse unknown refiner names in ``labels[key]`` before any stage runs: the labels
+    stages come after the first training stage, an hour into a pipeline."""
+    from weaksal.errors import ConfigError
+
+    for key in keys:
+        name = labels.get(key)
+        if name is not None and name not in REFINERS:
+            raise ConfigError(
+                f"labels.{key}: unknown refiner {name!r}. Fix: choose one of {', '.join(REFINERS)}"
+            )
 
 
 def make_labels(

@@ -46,7 +46,7 @@ from weaksal.methods.common import (
     random_hflip,
     set_lr,
 )
-from weaksal.methods.pseudo_labels import make_labels
+from weaksal.methods.pseudo_labels import make_labels, require_refiners
 from weaksal.methods.self_training import fit_round, held_out, ship_best_round
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
@@ -251,6 +251,7 @@ def train_stage2(
 # -- the pipeline -------------------------------------------------------------
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
     config = resolve_config(config, SECTIONS)
+    require_refiners(config["labels"], ("refine",))
     run_dir = start_pipeline(run_dir, config)
     data, labels = config["data"], config["labels"]
     size = int(config["model"]["input_size"])
