@@ -9,6 +9,10 @@ The pipeline, one cached stage each (``weaksal.engine.stages``)::
                 (Eq. 8-9) on unlabelled images: the whole L of Eq. 10  (row "+AC")
     labels      mean of the two maps -> dense CRF (preset ``mws``) -> binary
     snet        SNet on the labels, bootstrapping loss L_b (Eq. 11)  (row "Sal")
+    labels2, snet2, ...  ours, not the paper's: further self-training rounds, each on
+                the last SNet's maps refined by ``labels.refine_later`` (WSS's
+                iterative CRF in the fpn config: the dense CRF erodes SNet's sharp
+                maps), validated on held-out masks; the best round ships
 
 Sources plug in: without captions there is no PNet (and no transfer), without
 tags no CNet, without unlabelled images no coherence stage; the labels come
@@ -126,7 +130,7 @@ class MWSLabels:
     threshold: float = 0.5  # for the refiners that take one
     workers: int = 2
     threshold_later: float = 0.5  # labels of later rounds: from SNet's map (refiners with one)
-    refine_later: str | None = None  # their refiner (null: ``refine``; SNet's map is already sharp)
+    refine_later: str | None = None  # their refiner (null: the same as ``refine``)
     min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: SNet skips images whose
     max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
 
