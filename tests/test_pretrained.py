@@ -202,7 +202,7 @@ def test_shipped_saliency_models_find_ecssd_objects(real_data, name):
     """On 10 ECSSD images the shipped maps separate object from background.
 
     WSS (three fpn rounds, issue 18) gives objects 0.87, background 0.10; MWS (fpn, issue 18)
-    0.75 / 0.04; JSM, trained on synthetic RGB-D scenes and run on RGB alone,
+    0.78 / 0.04; JSM, trained on synthetic RGB-D scenes and run on RGB alone,
     0.60 / 0.02: each separates the two by more than 0.35.
     """
     root = real_data / "ECSSD"
