@@ -14,6 +14,7 @@ from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.digest import file_sha256
 from weaksal.errors import WeaksalError
 from weaksal.inference import TorchRuntime, predict_images
+from weaksal.methods.mws import round_name
 from weaksal.models import create_model, load_model, save_model
 
 SPEC = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}
@@ -153,12 +154,12 @@ def test_shipped_manifests_match_their_files():
     assert pretrained.resolve_model("lps", role="promote").name == "model.safetensors"
 
 
-LAST_STEPS = {  # the last stage's log, and where in the model card its last step is
-    "wss": ("round{rounds}", ("config", "stage2", "steps")),
-    "lps": ("train", ("config", "train", "steps")),
-    "mws": ("{mws_round}", ("config", "snet", "steps")),
-    "ssnet": ("stage2", ("config", "stage2", "steps")),
-    "jsm": ("joint", ("summary", "joint", "steps")),  # epochs x steps per epoch
+LAST_STEPS = {  # the last stage's log (from the run's config), where in the card its last step is
+    "wss": (lambda config: f"round{config['stage2']['rounds']}", ("config", "stage2", "steps")),
+    "lps": (lambda config: "train", ("config", "train", "steps")),
+    "mws": (lambda config: round_name(config["snet"]["rounds"]), ("config", "snet", "steps")),
+    "ssnet": (lambda config: "stage2", ("config", "stage2", "steps")),
+    "jsm": (lambda config: "joint", ("summary", "joint", "steps")),  # epochs x steps per epoch
 }
 
 
@@ -170,13 +171,8 @@ def test_shipped_models_are_complete_and_small(name):
     _, spec = load_model(folder / "model.safetensors")
     assert card["config"]["method"] == spec["method"] == name
     assert spec["backbone"] == card["config"]["model"]["backbone"]
-    log, path = LAST_STEPS[name]
-    config = card["config"]
-    snet_rounds = config.get("snet", {}).get("rounds", 1)
-    log = log.format(
-        rounds=config.get("stage2", {}).get("rounds"),
-        mws_round="snet" if snet_rounds == 1 else f"snet{snet_rounds}",  # mws.round_name
-    )
+    last_log, path = LAST_STEPS[name]
+    log = last_log(card["config"])
     last = json.loads((folder / "logs" / f"{log}.jsonl").read_text().splitlines()[-1])
     expected = card
     for key in path:
