@@ -87,7 +87,7 @@ def label_rounds(run: Path) -> list[dict]:
     """Each committed label round's quality against the synthetic masks (reported only)."""
     import yaml
 
-    from weaksal.methods.jsm import label_quality, open_set
+    from weaksal.methods.jsm.pipeline import label_quality, open_set
     from weaksal.refine.label_store import LabelStore
 
     store = LabelStore(run / "labels")
@@ -107,8 +107,8 @@ def benchmark_rows(main: Path, benchmarks: list[str], out: Path) -> dict[str, di
     from weaksal.classic.files import write_detector_maps
     from weaksal.data.discover import open_dataset
     from weaksal.data.sources import dataset_path
-    from weaksal.methods.common import evaluate_model, headline
-    from weaksal.methods.jsm import saliency_scores
+    from weaksal.methods.evaluation import evaluate_model, headline
+    from weaksal.methods.jsm.pipeline import saliency_scores
     from weaksal.models import load_model
     from weaksal.pretrained import shipped_file
 

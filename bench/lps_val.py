@@ -23,7 +23,7 @@ from pathlib import Path
 from weaksal.data.atomic import write_json
 from weaksal.data.sources import split_samples
 from weaksal.inference import Promoter
-from weaksal.methods.lps_gate import calibrate
+from weaksal.methods.lps.gate import calibrate
 from weaksal.models import load_model
 
 

@@ -61,7 +61,7 @@ VARIANTS = {  # run name: overrides on the config
 
 
 def train(out: Path, config_file: str, overrides: list[str]) -> None:
-    from weaksal.methods import ssnet
+    from weaksal.methods.ssnet import pipeline as ssnet
 
     out.mkdir(parents=True, exist_ok=True)
     for name, extra in VARIANTS.items():
@@ -84,10 +84,11 @@ def train_stage1_form(out: Path, config_file: str, overrides: list[str], form: s
     only, for ``FORM_STEPS`` steps (a shorter budget than the table rows)."""
     from weaksal.engine.schema import resolve_config
     from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
-    from weaksal.methods import ssnet
+    from weaksal.methods.ssnet import pipeline as ssnet
+    from weaksal.methods.ssnet.config import SECTIONS as ssnet_sections
 
     extra = [f"stage1.saliency_form={form}", f"stage1.steps={FORM_STEPS}"]
-    config = resolve_config(load_config(config_file, [*overrides, *extra]), ssnet.SECTIONS)
+    config = resolve_config(load_config(config_file, [*overrides, *extra]), ssnet_sections)
     sources = ssnet.open_sources(config["data"])
     run = start_pipeline(out / f"M-{form}", config)
     print(f"== M-{form}: {' '.join(extra)} (stage 1 only)", flush=True)
@@ -171,7 +172,7 @@ def report(out: Path, reference: Path, tree: Path, benchmarks: list[str]) -> Non
     from weaksal.data.discover import open_dataset
     from weaksal.data.sources import dataset_path
     from weaksal.data.voc import voc_class_names
-    from weaksal.methods.common import evaluate_model, evaluate_run
+    from weaksal.methods.evaluation import evaluate_model, evaluate_run
     from weaksal.models import load_model
 
     table5: dict[str, dict] = {}

@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.sources import split_samples
 from weaksal.engine.batches import step_loader
+from weaksal.engine.loop import prepare_images
 from weaksal.export import export_onnx
 from weaksal.inference import OnnxRuntime
-from weaksal.methods.common import prepare_images
 from weaksal.models import create_model, save_model
 from weaksal.nn.decoders import DECODERS
 

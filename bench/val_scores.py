@@ -15,7 +15,7 @@ import json
 import time
 
 from weaksal.data.sources import split_samples
-from weaksal.methods.common import evaluate_model, headline
+from weaksal.methods.evaluation import evaluate_model, headline
 from weaksal.models import load_model
 from weaksal.pretrained import resolve_model
 

@@ -26,7 +26,9 @@ from weaksal.data.sources import dataset_path
 from weaksal.engine.config import load_config
 from weaksal.engine.schema import resolve_config
 from weaksal.inference import TorchRuntime
-from weaksal.methods import pseudo_labels, wss
+from weaksal.methods import pseudo_labels
+from weaksal.methods.wss import pipeline as wss
+from weaksal.methods.wss.config import SECTIONS
 from weaksal.models import load_model
 from weaksal.refine.refiners import accepted_options, refine_file
 
@@ -90,7 +92,7 @@ def main() -> None:
                 load_config(
                     Path("configs/wss/wss_efficientnet_lite0.yaml"), [f"model.pooling={pooling}"]
                 ),
-                wss.SECTIONS,
+                SECTIONS,
             )
             wss.train_stage1(variant, stage1, resume=True)
         runtime = TorchRuntime(load_model(stage1 / "stage1.safetensors")[0], device)

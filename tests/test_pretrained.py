@@ -14,7 +14,7 @@ from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.digest import file_sha256
 from weaksal.errors import WeaksalError
 from weaksal.inference import TorchRuntime, predict_images
-from weaksal.methods.mws import round_name
+from weaksal.methods.mws.pipeline import round_name
 from weaksal.models import create_model, load_model, save_model
 
 SPEC = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}

@@ -604,7 +604,7 @@ def train(
     """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
     from weaksal.engine.config import load_config
     from weaksal.methods import get_method, method_config
-    from weaksal.methods.common import evaluate_run, kept_model
+    from weaksal.methods.evaluation import evaluate_run, kept_model
 
     arguments = list(arguments or [])
     method = arguments.pop(0) if arguments and "=" not in arguments[0] else None

@@ -186,7 +186,8 @@ def test_a_real_stereo_disparity_runs_through_the_depth_branch(tmp_path):
     """scikit-image's Middlebury motorcycle pair: real disparity (near = large), with holes."""
     from skimage import data
 
-    from weaksal.methods.jsm import depth_semantic_map, ssm_target
+    from weaksal.methods.jsm.losses import ssm_target
+    from weaksal.methods.jsm.pipeline import depth_semantic_map
     from weaksal.models import create_model
     from weaksal.models.jsm import gaussian_kernel
 

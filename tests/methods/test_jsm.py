@@ -17,7 +17,7 @@ from tests.conftest import make_tagged_saliency
 from weaksal.data.layouts import Sample
 from weaksal.data.make_rgbd import MakeRGBDSettings, make_rgbd_dataset
 from weaksal.engine.config import load_config
-from weaksal.methods import jsm
+from weaksal.methods.jsm import pipeline as jsm
 from weaksal.models import create_model, load_model, makes_saliency_from_rgb
 from weaksal.refine.label_store import LabelStore
 

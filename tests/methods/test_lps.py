@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from weaksal.cli import app
 from weaksal.data.datasets import resize_square
 from weaksal.data.imageio import read_prediction
-from weaksal.methods.lps import _detector_errors, detector_like_prior, flipped_prior
+from weaksal.methods.lps.pipeline import _detector_errors, detector_like_prior, flipped_prior
 from weaksal.models import create_model, save_model
 from weaksal.models.lps import LPSNet, resize_prior
 from weaksal.nn.heads import SubPixelUpsample

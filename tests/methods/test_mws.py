@@ -18,7 +18,10 @@ from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
 from weaksal.data.weak import CaptionedImages, caption_pairs
 from weaksal.errors import ConfigError, LayoutError
-from weaksal.methods import mws, table_models
+from weaksal.methods import table_models
+from weaksal.methods.mws import config as mws_config
+from weaksal.methods.mws import losses as mws_losses
+from weaksal.methods.mws import pipeline as mws
 from weaksal.models import MapAverage, Outputs
 from weaksal.models._parts import LastStage
 from weaksal.models.mws import AttentionModule, CNet, PNet
@@ -118,11 +121,11 @@ def test_pnet_learns_a_caption():
 def test_losses_and_binarisation():
     logits = torch.tensor([[[[0.0, 2.0], [-1.0, 3.0]]]])
     expected = -torch.log(1 - torch.sigmoid(logits)).mean()
-    torch.testing.assert_close(mws.sparsity_loss(logits), expected)
+    torch.testing.assert_close(mws_losses.sparsity_loss(logits), expected)
     p = torch.tensor([[[[0.1, 0.1], [0.1, 0.5]]], [[[0.6, 0.7], [0.8, 0.9]]]])
     # 2x mean: image 0 mean 0.2 -> only 0.5 passes; image 1 mean 0.75 -> nothing reaches 1.5
-    assert mws.binarise(p, "2mean").flatten(1).tolist() == [[0, 0, 0, 1], [0, 0, 0, 0]]
-    assert mws.binarise(p, 0.5).flatten(1).tolist() == [[0, 0, 0, 1], [1, 1, 1, 1]]
+    assert mws_losses.binarise(p, "2mean").flatten(1).tolist() == [[0, 0, 0, 1], [0, 0, 0, 0]]
+    assert mws_losses.binarise(p, 0.5).flatten(1).tolist() == [[0, 0, 0, 1], [1, 1, 1, 1]]
 
 
 def test_coherence_target_follows_the_object_seeded_by_both_maps():
@@ -134,13 +137,13 @@ def test_coherence_target_follows_the_object_seeded_by_both_maps():
     cnet[..., 1:3, 1:3] = 0.9  # a peak on the square...
     pnet = torch.zeros(1, 1, 4, 4)
     pnet[..., 1:2, 1:3] = 0.8  # ...and another on its top half only
-    target = mws.coherence_targets(rgb, [cnet, pnet], regions, seed_factor=1.0)
+    target = mws_losses.coherence_targets(rgb, [cnet, pnet], regions, seed_factor=1.0)
     assert target.shape == (1, 1, 4, 4)
     inside, outside = target[0, 0, 1:3, 1:3], target[0, 0].clone()
     outside[1:3, 1:3] = 0
     assert inside.min() > 0.9 and outside.max() < 0.1  # ranking spreads to the whole square
     flat = torch.full((1, 1, 4, 4), 0.5)  # code's 2x mean: no region stands out, empty target
-    assert mws.coherence_targets(rgb, [flat], regions, seed_factor=2.0).sum() == 0
+    assert mws_losses.coherence_targets(rgb, [flat], regions, seed_factor=2.0).sum() == 0
 
 
 def _coco(root, stems, captions):
@@ -177,7 +180,7 @@ def _sources_config(tags, captions, unlabelled):
     from weaksal.engine.schema import resolve_config
 
     given = {"data": {"tags": tags, "captions": captions, "unlabelled": unlabelled}}
-    return resolve_config(given, {"data": mws.MWSData})
+    return resolve_config(given, {"data": mws_config.MWSData})
 
 
 def test_sources_plug_in(tmp_path):

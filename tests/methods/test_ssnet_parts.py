@@ -7,12 +7,12 @@ import pytest
 import torch
 
 from tests.conftest import random_rgb, save_image
+from weaksal.data.augment import random_affine
 from weaksal.data.layouts import Sample
 from weaksal.data.voc import read_label_map, voc_class_names, with_image_labels
 from weaksal.errors import CorruptFileError
-from weaksal.methods.common import random_affine
-from weaksal.methods.ssnet import crf_label, decayed_lr
-from weaksal.nn.losses import ssnet_pseudo_label_loss
+from weaksal.methods.ssnet.losses import pseudo_label_loss as ssnet_pseudo_label_loss
+from weaksal.methods.ssnet.pipeline import crf_label, decayed_lr
 
 
 def _batch():
@@ -115,3 +115,31 @@ def test_the_code_decays_stage_one_by_ten_every_2000_steps():
     assert [decayed_lr(settings, s) for s in (0, 1999, 2000, 4000)] == pytest.approx(
         [1e-4, 1e-4, 1e-5, 1e-6]
     )
+
+
+def test_ssnet_saliency_loss_paper_and_code_forms():
+    from weaksal.methods.ssnet.losses import saliency_loss as ssnet_saliency_loss
+
+    s = torch.tensor([[[[0.9, 0.2], [0.6, 0.1]]]])
+    y = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
+    paper = -(torch.log(torch.tensor([0.9, 0.8, 0.4, 0.1]))).mean()
+    assert torch.allclose(ssnet_saliency_loss(s, y), paper, atol=1e-6)
+    code = -torch.tensor([0.9, 0.8, 0.4, 0.1]).mean()
+    assert torch.allclose(ssnet_saliency_loss(s, y, form="code"), code, atol=1e-6)
+
+
+def test_ssnet_class_and_pseudo_label_losses():
+    from weaksal.methods.ssnet.losses import class_loss as ssnet_class_loss
+    from weaksal.methods.ssnet.losses import pseudo_label_loss as ssnet_pseudo_label_loss
+
+    scores, labels = torch.tensor([[2.0, -1.0]]), torch.tensor([[1.0, 0.0]])
+    expected = (
+        -(torch.log(torch.sigmoid(torch.tensor(2.0))) + torch.log(torch.sigmoid(torch.tensor(1.0))))
+        / 2
+    )
+    assert torch.allclose(ssnet_class_loss(scores, labels), expected, atol=1e-6)
+    logits = torch.zeros(1, 3, 1, 2)
+    logits[0, 2, 0, 0] = 5.0
+    target = torch.tensor([[[2, 255]]])  # the second pixel is ignored
+    expected = -torch.log_softmax(logits[0, :, 0, 0], 0)[2]
+    assert torch.allclose(ssnet_pseudo_label_loss(logits, target), expected, atol=1e-6)

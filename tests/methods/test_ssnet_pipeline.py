@@ -14,7 +14,8 @@ from weaksal.data.make_seg import make_segmentation_dataset
 from weaksal.data.voc import VOC_CLASSES, read_label_map, voc_colormap
 from weaksal.engine.config import load_config
 from weaksal.engine.schema import resolve_config
-from weaksal.methods import ssnet
+from weaksal.methods.ssnet import pipeline as ssnet
+from weaksal.methods.ssnet.config import SECTIONS as ssnet_sections
 from weaksal.models import load_model
 
 pytestmark = pytest.mark.slow
@@ -78,7 +79,7 @@ def test_pipeline_trains_both_stages_and_reads_no_classification_label_map(tmp_p
     # an interrupted label stage makes only the labels it lacks
     (run / "labels" / "labels" / f"{listed[0]}.png").unlink()
     kept = (run / "labels" / "labels" / f"{listed[1]}.png").stat().st_mtime_ns
-    resolved = resolve_config(config, ssnet.SECTIONS)
+    resolved = resolve_config(config, ssnet_sections)
     sources = ssnet.open_sources(resolved["data"])
     redone = ssnet.make_stage2_labels(
         resolved, run / "labels", run / "stage1" / "final.safetensors", sources

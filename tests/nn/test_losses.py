@@ -32,30 +32,3 @@ def test_hard_bootstrapping_mixes_label_and_thresholded_prediction():
     )
     loss.backward()  # gradient flows only through the logits' own term
     assert torch.allclose(logits.grad, (torch.sigmoid(logits.detach()) - target) / 3)
-
-
-def test_ssnet_saliency_loss_paper_and_code_forms():
-    from weaksal.nn.losses import ssnet_saliency_loss
-
-    s = torch.tensor([[[[0.9, 0.2], [0.6, 0.1]]]])
-    y = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
-    paper = -(torch.log(torch.tensor([0.9, 0.8, 0.4, 0.1]))).mean()
-    assert torch.allclose(ssnet_saliency_loss(s, y), paper, atol=1e-6)
-    code = -torch.tensor([0.9, 0.8, 0.4, 0.1]).mean()
-    assert torch.allclose(ssnet_saliency_loss(s, y, form="code"), code, atol=1e-6)
-
-
-def test_ssnet_class_and_pseudo_label_losses():
-    from weaksal.nn.losses import ssnet_class_loss, ssnet_pseudo_label_loss
-
-    scores, labels = torch.tensor([[2.0, -1.0]]), torch.tensor([[1.0, 0.0]])
-    expected = (
-        -(torch.log(torch.sigmoid(torch.tensor(2.0))) + torch.log(torch.sigmoid(torch.tensor(1.0))))
-        / 2
-    )
-    assert torch.allclose(ssnet_class_loss(scores, labels), expected, atol=1e-6)
-    logits = torch.zeros(1, 3, 1, 2)
-    logits[0, 2, 0, 0] = 5.0
-    target = torch.tensor([[[2, 255]]])  # the second pixel is ignored
-    expected = -torch.log_softmax(logits[0, :, 0, 0], 0)[2]
-    assert torch.allclose(ssnet_pseudo_label_loss(logits, target), expected, atol=1e-6)

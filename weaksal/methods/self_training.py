@@ -12,16 +12,19 @@ masks are never read.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import source_samples
-from weaksal.methods.common import evaluate_model, fit_pseudo_labels, headline, kept_model
+from weaksal.engine.loop import image_mask_batch
+from weaksal.engine.optim import guarded_step, set_lr
+from weaksal.methods.evaluation import keep_best, kept_model, validate_saliency
 from weaksal.methods.pseudo_labels import plausible_labels
 from weaksal.models import save_model
+from weaksal.nn.losses import bootstrapping_loss
 
 
 def held_out(entry: Mapping[str, Any] | str | None) -> list[Sample]:
@@ -55,15 +58,6 @@ def fit_round(
     labelled = [Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png") for s in training]
     size = int(spec["input_size"])
 
-    def validate() -> dict[str, float]:
-        results = evaluate_model(
-            raw, val_samples, size, device=trainer.device, channels_last=channels_last
-        )
-        return headline(results)
-
-    def keep_best(step: int) -> None:
-        save_model(folder / "best.safetensors", raw, spec)
-
     fit_pseudo_labels(
         trainer,
         model,
@@ -72,8 +66,8 @@ def fit_round(
         SaliencyDataset(labelled, size),
         settings,
         channels_last,
-        validate if val_samples else None,
-        keep_best,
+        validate_saliency(trainer, raw, val_samples, size, channels_last),
+        keep_best(folder, raw, spec),
     )
     if trainer.is_writer:
         save_model(last_file, raw, spec)
@@ -83,6 +77,35 @@ def fit_round(
         "dropped_by_label_gate": len(dropped),
         "val": dict(trainer.best),
     }
+
+
+def fit_pseudo_labels(
+    trainer,
+    model,
+    raw,
+    optimizer,
+    dataset,
+    settings: Mapping[str, Any],
+    channels_last: bool,
+    validate: Callable[[], dict[str, float]] | None = None,
+    on_best: Callable[[int], None] | None = None,
+) -> None:
+    """Self-training loop: a saliency network fits (pseudo-)labels with the bootstrapping loss.
+
+    ``settings``: a resolved :class:`~weaksal.engine.schema.BootstrapTrainSection`.
+    ``validate`` (held-out images with masks, never the training ones) scores
+    the network every ``engine.val_every`` steps; ``on_best`` keeps the best.
+    """
+    steps = int(settings["steps"])
+    batches = trainer.loader(dataset, int(settings["batch_size"]), steps)
+    schedule = trainer.steps(steps, validate, "maxf" if validate else None, on_best)
+    for step, batch in zip(schedule, batches, strict=False):
+        lr = set_lr(optimizer, float(settings["lr"]), step, steps, settings["schedule"])
+        images, labels = image_mask_batch(trainer, batch, step, settings["flip"], channels_last)
+        logits = model(images).saliency.float()
+        loss = bootstrapping_loss(logits, labels, float(settings["delta"]), bool(settings["hard"]))
+        stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, settings["grad_clip"])
+        trainer.log(loss=loss if stepped else 0.0, lr=lr, skipped=0.0 if stepped else 1.0)
 
 
 def chosen_round(summaries: Mapping[str, Any], rounds: Sequence[str]) -> str:

@@ -201,7 +201,7 @@ class LPSNet(nn.Module):
         "embed_dim": 512,
         "region": "conv",
         "embed_stride": 2,
-        "gate": None,  # the certainty gate calibrated on val (weaksal.methods.lps_gate); None: off
+        "gate": None,  # the certainty gate calibrated on val (weaksal.methods.lps.gate); None: off
         "gate_floor": 0.0,  # ... applied to priors at least this certain (0: every prior)
     },
     legacy_keys={"upsample.": "decoder.upsample."},

@@ -10,7 +10,6 @@ held-out ``val`` split of the training set, never a benchmark.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +18,15 @@ import torch.nn.functional as F
 from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.sources import split_samples
+from weaksal.engine.loop import image_mask_batch, network_spec, setup_network
+from weaksal.engine.optim import guarded_step, set_lr
 from weaksal.engine.schema import (
-    EngineSection,
-    SaliencyModelSection,
-    SupervisedData,
-    TrainSection,
     resolve_config,
 )
 from weaksal.engine.trainer import Trainer
-from weaksal.methods._registry import Shipped, register_method
-from weaksal.methods.common import (
-    evaluate_model,
-    guarded_step,
-    headline,
-    image_mask_batch,
-    network_spec,
-    set_lr,
-    setup_network,
-)
+from weaksal.methods.evaluation import keep_best, validate_saliency
+from weaksal.methods.reference.config import SECTIONS
 from weaksal.models import save_model
-
-
-@dataclass
-class ReferenceModel(SaliencyModelSection):
-    architecture: str = "snet"  # any registered saliency architecture
-
-
-SECTIONS = {
-    "model": ReferenceModel,
-    "data": SupervisedData,
-    "train": TrainSection,
-    "engine": EngineSection,
-}
 
 
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:
@@ -72,22 +48,10 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     val_samples = val_samples[:limit] if limit else val_samples
     steps = int(t["steps"])
 
-    def validate() -> dict[str, float]:
-        results = evaluate_model(
-            raw_model,
-            val_samples,
-            spec["input_size"],
-            device=trainer.device,
-            channels_last=channels_last,
-        )
-        return headline(results)
-
-    def save_best(step: int) -> None:
-        save_model(run_dir / "best.safetensors", raw_model, spec)
-
+    validate = validate_saliency(trainer, raw_model, val_samples, spec["input_size"], channels_last)
     batches = trainer.loader(train_set, int(t["batch_size"]), steps)
     for step, batch in zip(
-        trainer.steps(steps, validate if val_samples else None, "maxf", save_best),
+        trainer.steps(steps, validate, "maxf", keep_best(run_dir, raw_model, spec)),
         batches,
         strict=False,
     ):
@@ -103,20 +67,3 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         save_model(run_dir / "final.safetensors", raw_model, spec)
         write_json(run_dir / "summary.json", summary)
     return summary
-
-
-register_method(
-    "reference",
-    train=train,
-    sections=SECTIONS,
-    shipped={"model.safetensors": Shipped("best.safetensors", "saliency")},  # chosen on val
-    table_rows={"reference": ["best.safetensors"]},
-    about="the fully-supervised reference: a saliency network on pixel masks",
-    supervision="pixel saliency masks (fully supervised): the upper bound of a budget",
-    limitations=(
-        "Trained on DUTS-TR-50's 4,236 training images only (50 ImageNet classes), at one"
-        " square input size; it is the yardstick of the weakly-supervised models, not a"
-        " state-of-the-art detector."
-    ),
-    default_config="reference/fpn_efficientnet_lite2.yaml",
-)

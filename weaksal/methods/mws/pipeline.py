@@ -35,15 +35,14 @@ quality against them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from weaksal.data.atomic import write_json
+from weaksal.data.augment import flip_generator, random_hflip
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import source_samples
 from weaksal.data.weak import (
@@ -53,151 +52,23 @@ from weaksal.data.weak import (
     build_vocabulary,
     tag_classes,
 )
+from weaksal.engine.loop import engine_device, network_spec, prepare_images
+from weaksal.engine.optim import build_optimizer, guarded_step, set_lr
 from weaksal.engine.schema import (
-    BootstrapTrainSection,
-    EngineSection,
-    SaliencyModelSection,
-    TrainSection,
-    at_least,
     resolve_config,
-    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.errors import WeaksalError
-from weaksal.methods._registry import Shipped, register_method
-from weaksal.methods.common import (
-    build_optimizer,
-    flip_generator,
-    guarded_step,
-    kept_model,
-    network_spec,
-    prepare_images,
-    random_hflip,
-    set_lr,
-)
+from weaksal.methods.evaluation import kept_model
+from weaksal.methods.mws.config import SECTIONS
+from weaksal.methods.mws.losses import binarise, coherence_targets, map_bce, sparsity_loss
 from weaksal.methods.pseudo_labels import make_labels, require_refiners
 from weaksal.methods.self_training import fit_round, held_out, ship_best_round
 from weaksal.models import MapAverage, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
-from weaksal.refine.manifold_ranking import mr_refine
 
 SNET = "snet.safetensors"  # a round's last weights (its best on val: best.safetensors)
-
-
-# -- config -------------------------------------------------------------------
-@dataclass
-class MWSModel(SaliencyModelSection):
-    """``decoder`` is SNet's; ``attention_decoder`` CNet's and PNet's (``paper``: stride 16)."""
-
-    attention_decoder: str = "paper"
-    feature_dim: int = 512  # attended features f and word embeddings
-    hidden: int = 512  # PNet's LSTM
-
-
-@dataclass
-class MWSData:
-    """The sources: each ``{dataset: NAME, split: SPLIT}``, a dataset name, or null (none)."""
-
-    tags: dict | str | None = None  # null: no CNet (captions only)
-    captions: dict | str | None = None  # null: no PNet (tags only)
-    unlabelled: list | None = None  # null or []: no coherence stage
-    pseudo_labels: dict | str = "DUTS-TR-50"  # the images SNet learns from
-    validation: dict | str | None = None  # held-out images with masks scoring SNet (null: none)
-    min_word_count: int = 4  # vocabulary: words seen at least this often (code: 4)
-    max_caption_length: int = 20
-
-
-@dataclass
-class MWSWeights:
-    beta: float = 0.005  # the regulariser of Eq. 5-6 (paper), averaged over positions as the code
-    transfer: float = 0.01  # lambda of L_at (paper)
-    coherence: float = 0.01  # lambda of L_ac (paper; the code used 0.1)
-    transfer_binarise: str | float = "2mean"  # 2mean (code: s >= 2x mean) | 0.5 (paper)
-
-
-@dataclass
-class MWSCoherence:
-    segments: int = 200  # SLIC regions for the manifold ranking (code)
-    compactness: float = 20.0
-    seed_factor: float = 1.0  # seeds: regions >= factor x mean in both maps (paper 1; code 2)
-
-
-@dataclass
-class MWSLabels:
-    refine: str = "densecrf"  # mean map -> dense CRF preset mws -> binary (any refiner)
-    normalise: bool = True  # min-max the mean map per image first (the maps are not calibrated)
-    threshold: float = 0.5  # for the refiners that take one
-    workers: int = 2
-    threshold_later: float = 0.5  # labels of later rounds: from SNet's map (refiners with one)
-    refine_later: str | None = None  # their refiner (null: the same as ``refine``)
-    min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: SNet skips images whose
-    max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
-
-
-@dataclass
-class SNetTrain(BootstrapTrainSection):
-    rounds: int = at_least(1, 1)  # self-training rounds: SNet's maps make the next labels
-
-
-SECTIONS = {
-    "model": MWSModel,
-    "data": MWSData,
-    "weights": MWSWeights,
-    "coherence": MWSCoherence,
-    "init": TrainSection,
-    "joint": TrainSection,
-    "labels": MWSLabels,
-    "snet": SNetTrain,
-    "engine": EngineSection,
-}
-
-
-# -- losses -------------------------------------------------------------------
-def map_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of a map against a target, averaged over positions and images (as the code)."""
-    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
-
-
-def sparsity_loss(logits: torch.Tensor) -> torch.Tensor:
-    """The regulariser of Eq. 5 and 6, ``-sum log(1 - s)``: cross-entropy with an all-zero map."""
-    return map_bce(logits, torch.zeros_like(logits))
-
-
-def binarise(probabilities: torch.Tensor, rule: str | float) -> torch.Tensor:
-    """Per-image binary target: ``"2mean"`` (s >= 2x the map's mean, the code) or s >= a number."""
-    if rule == "2mean":
-        threshold = 2 * probabilities.flatten(1).mean(1).view(-1, *[1] * (probabilities.dim() - 1))
-    else:
-        threshold = float(rule)
-    return (probabilities >= threshold).to(probabilities.dtype)
-
-
-def coherence_targets(
-    images: torch.Tensor,
-    maps: Sequence[torch.Tensor],
-    regions: torch.Tensor,
-    seed_factor: float = 1.0,
-) -> torch.Tensor:
-    """L_ac's target (Eq. 9): the maps' seeds ranked by MR (Eq. 8), binary, pooled to the map grid.
-
-    Shape ``(N, 1, h, w)``.
-
-    ``images`` float (N, 3, S, S) in [0, 1]; ``maps`` probabilities (N, 1, h, w);
-    ``regions`` (N, S, S) SLIC labels of the same (flipped) images.
-    """
-    rgb = (images.detach().float().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu()
-    masks = []
-    for i in range(images.shape[0]):
-        mask = mr_refine(
-            rgb[i].numpy(),
-            [m[i, 0].detach().float().cpu().numpy() for m in maps],
-            labels=regions[i].cpu().numpy(),
-            seed_factor=seed_factor,
-        )
-        masks.append(torch.from_numpy(mask.astype(np.float32) / 255.0))
-    full = torch.stack(masks).unsqueeze(1).to(maps[0].device)
-    return F.adaptive_avg_pool2d(full, maps[0].shape[-2:])
 
 
 # -- the attention networks ---------------------------------------------------
@@ -422,7 +293,7 @@ def train_snet(
 ) -> dict[str, Any]:
     """SNet fits the binary pseudo-labels with the bootstrapping loss (Eq. 11), from ImageNet
     weights each round; label gate and validation: :func:`~weaksal.methods.self_training.fit_round`."""
-    from weaksal.methods.common import setup_network
+    from weaksal.engine.loop import setup_network
 
     t = config["snet"]
     trainer = Trainer({**config, "stage": stage, "train": t}, folder, resume)
@@ -453,7 +324,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     run_dir = start_pipeline(run_dir, config)
     sources = Sources(config)
     label_samples = source_samples(config["data"]["pseudo_labels"])
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = engine_device(config["engine"])
     attention_stages = sources.stages()
     stages = []
     for name in attention_stages:
@@ -523,35 +394,3 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
 def round_name(index: int) -> str:
     """SNet's round folders: ``snet``, then ``snet2``, ``snet3``... (the first as before rounds)."""
     return "snet" if index == 1 else f"snet{index}"
-
-
-register_method(
-    "mws",
-    train=train,
-    sections=SECTIONS,
-    shipped={
-        "model.safetensors": Shipped("final.safetensors", "saliency"),
-        "pnet.safetensors": Shipped("coherence/pnet.safetensors", "caption"),
-    },
-    table_rows={  # the paper's Table 1: each row the mean map of these files of a run
-        "Cls": ["init/cnet.safetensors"],
-        "Cap": ["init/pnet.safetensors"],
-        "Avg": ["init/cnet.safetensors", "init/pnet.safetensors"],
-        "+AT": ["transfer/cnet.safetensors", "transfer/pnet.safetensors"],
-        "+AC": ["coherence/cnet.safetensors", "coherence/pnet.safetensors"],
-        "Sal": ["final.safetensors"],  # SNet as shipped: the round that validated best
-    },
-    about="MWS (Zeng et al., CVPR 2019): saliency from tags, captions and unlabelled images",
-    supervision=(
-        "image-level class tags, image captions and unlabelled images (no pixel masks);"
-        " ImageNet-initialised backbone"
-    ),
-    limitations=(
-        "The caption network learned from 159 captioned images (COCO-MINI): its vocabulary is"
-        " a handful of words and `weaksal caption` mostly prints `<unk>`; its attention map"
-        " still improves the first labels (binary F 0.835 vs 0.792 from tags alone). Tags"
-        " cover 50 ImageNet classes. SNet's checkpoints and rounds were chosen on held-out"
-        " DUTS-TR masks (449 val images), never on a benchmark."
-    ),
-    default_config="mws/mws_fpn_efficientnet_lite0.yaml",  # the shipped model's (issue 18)
-)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,87 +26,26 @@ import torch.nn.functional as F
 
 from weaksal.classic.files import write_detector_maps
 from weaksal.data.atomic import write_json
+from weaksal.data.augment import flip_generator
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import split_samples
+from weaksal.engine.loop import image_mask_batch, network_spec, setup_network
+from weaksal.engine.optim import guarded_step, set_lr
 from weaksal.engine.schema import (
-    EngineSection,
-    SaliencyModelSection,
-    SupervisedData,
-    TrainSection,
-    at_least,
     resolve_config,
-    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.inference import Promoter
-from weaksal.methods._registry import Shipped, register_method
-from weaksal.methods.common import (
-    flip_generator,
-    guarded_step,
-    headline,
-    image_mask_batch,
-    kept_model,
-    network_spec,
-    set_lr,
-    setup_network,
-)
-from weaksal.methods.lps_gate import TOLERANCE, calibrate
+from weaksal.methods.evaluation import headline, keep_best, kept_model
+from weaksal.methods.lps.config import SECTIONS
+from weaksal.methods.lps.gate import calibrate
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model, save_model
 
-
-# -- config -------------------------------------------------------------------
-@dataclass
-class LPSModel(SaliencyModelSection):
-    """The paper's layout is ``output_stride: 8, embed_stride: 1``; see the config for the CPU's."""
-
-    output_stride: int = 8  # paper decoder: 8 = last two blocks dilated (paper), 16 = the last
-    channels: int = 64  # C, per-block sub-pixel output (paper)
-    embed_dim: int = 512  # D, the metric space (paper)
-    region: str = "conv"  # conv | fc region embedding (Fig. 4)
-    embed_stride: int = 2  # paper decoder: 1 embeds every input pixel (paper)
-
-
-@dataclass
-class LPSValidation:
-    prior: str = "mr"  # classical detector whose val maps are promoted to pick checkpoints
-    iterations: int = 1
-    limit: int = 0  # first N val images (0: all)
-    workers: int = 2
-
-
-@dataclass
-class LPSTrain(TrainSection):
-    flip_probability: float = within(0.0, 1.0, 0.05)  # p of Alg. 1: mask with pixels flipped
-    detector_share: float = within(0.0, 1.0, 0.0)  # images whose prior is first given a
-    # detector's errors (``detector_like_prior``) before the flips; 0 = the paper's prior
-
-
-@dataclass
-class LPSGate:
-    """The certainty gate (:mod:`weaksal.methods.lps_gate`), calibrated on the val split."""
-
-    priors: list[str] = field(default_factory=list)  # detectors or saliency model files whose
-    # val maps calibrate it ([]: no gate); a model must not have been trained on val images
-    candidates: list[float] = field(default_factory=lambda: [-0.1, 0.0, 0.05, 0.1, 0.2, 0.3])
-    floors: list[float] = field(default_factory=lambda: [0.0])  # prior certainty from which the
-    # gate applies (0: every prior; weaker priors are always promoted); tried with every candidate
-    tolerance: float = at_least(0.0, TOLERANCE)  # a change this small counts as none (val noise)
-    iterations: int = at_least(1, 3)  # T of the promotion it is calibrated for (the CLI's)
-    workers: int = at_least(1, 2)
-
-
-SECTIONS = {
-    "model": LPSModel,
-    "data": SupervisedData,
-    "validation": LPSValidation,
-    "train": LPSTrain,
-    "gate": LPSGate,
-    "engine": EngineSection,
-}
+# detector's errors (``detector_like_prior``) before the flips; 0 = the paper's prior
 
 
 def model_spec(config: dict[str, Any]) -> dict[str, Any]:
@@ -262,15 +200,14 @@ def train_network(
         raw.train()
         return results
 
-    def save_best(step: int) -> None:
-        save_model(folder / "best.safetensors", raw, spec)
-
     steps, flip_p = int(t["steps"]), float(t["flip_probability"])
     share = float(t["detector_share"])
     batches = trainer.loader(train_set, int(t["batch_size"]), steps)
     rank, world = trainer.fabric.global_rank, trainer.fabric.world_size
     for step, batch in zip(
-        trainer.steps(steps, validate if val_samples else None, "maxf", save_best),
+        trainer.steps(
+            steps, validate if val_samples else None, "maxf", keep_best(folder, raw, spec)
+        ),
         batches,
         strict=False,
     ):
@@ -339,20 +276,3 @@ def calibrate_gate(config: dict[str, Any], folder: Path, run_dir: Path) -> dict[
         tolerance=float(g["tolerance"]),
         floors=g["floors"],
     )
-
-
-register_method(
-    "lps",
-    train=train,
-    sections=SECTIONS,
-    shipped={"model.safetensors": Shipped("final.safetensors", "promote")},
-    about="LPS (Zeng et al., CVPR 2018): promotes any detector's maps",
-    supervision="pixel saliency masks of DUTS-TR-50's training split (LPS is trained fully)",
-    limitations=(
-        "A promoter, not a detector: it needs another detector's map of the same image."
-        " It lifts weak (classical) maps most; a strong detector's map can come out worse,"
-        " which the certainty gate (when the model has one) guards against by leaving such"
-        " maps as they were. Classes outside DUTS-TR-50's 50 are less well promoted."
-    ),
-    default_config="lps/lps_fpn_efficientnet_lite0.yaml",  # the shipped model's (issue 18)
-)

@@ -30,7 +30,7 @@ stage 2 starts from the ImageNet backbone with its own lr schedule
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ import torch
 import torch.nn.functional as F
 
 from weaksal.data.atomic import write_json, write_palette_png, write_text
+from weaksal.data.augment import flip_generator, random_affine
 from weaksal.data.datasets import LabelMapDataset, SaliencyDataset, resize_square
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image
@@ -47,107 +48,20 @@ from weaksal.data.layouts import Sample
 from weaksal.data.sources import dataset_path, local_or_data_path, split_samples
 from weaksal.data.voc import read_label_map, voc_class_names, voc_colormap, with_image_labels
 from weaksal.data.weak import TaggedImages
+from weaksal.engine.loop import network_spec, prepare_images
+from weaksal.engine.optim import build_optimizer, guarded_step, set_lr
 from weaksal.engine.schema import (
-    EngineSection,
-    SaliencyModelSection,
-    TrainSection,
-    above,
-    at_least,
-    one_of,
     resolve_config,
-    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.errors import DataError, LayoutError
 from weaksal.inference import segment_images
-from weaksal.methods._registry import Shipped, register_method
-from weaksal.methods.common import (
-    build_optimizer,
-    flip_generator,
-    guarded_step,
-    kept_model,
-    network_spec,
-    prepare_images,
-    random_affine,
-    set_lr,
-)
+from weaksal.methods.evaluation import keep_best, kept_model
+from weaksal.methods.ssnet.config import SECTIONS
+from weaksal.methods.ssnet.losses import class_loss, pseudo_label_loss, saliency_loss
 from weaksal.metrics.segmentation import ConfusionMatrix
 from weaksal.models import create_model, load_model, save_model
-from weaksal.nn.losses import ssnet_class_loss, ssnet_pseudo_label_loss, ssnet_saliency_loss
-
-
-# -- config -------------------------------------------------------------------
-@dataclass
-class SSNetModel(SaliencyModelSection):
-    """Both stages' backbone and decoder (``paper``: SSNet-1's FCN-8s at stride 16 and
-    SSNet-2's dilated head at stride 8; ``fpn``/``unet``: the multi-scale decoders)."""
-
-
-@dataclass
-class SSNetData:
-    # a VOC-layout tree (JPEGImages, SegmentationClass[Aug], ImageSets/Segmentation):
-    # absolute, relative to the working folder, or under WEAKSAL_DATA
-    segmentation: str = "runs/duts-seg"
-    classification_split: str = "train_classification"  # images with class labels only
-    val_split: str | None = "val"  # mIoU of every stage's model
-    saliency: str = "DUTS-TR-50"  # images with saliency masks (no class)
-    saliency_split: str | None = "train"
-    # a list file in the segmentation tree's ImageSets/Segmentation restricting the saliency
-    # images (make-seg's disjoint half); null: every image of the saliency split
-    saliency_list: str | None = "train_saliency"
-
-
-@dataclass
-class SSNetTrain(TrainSection):
-    """One stage's loop: Adam with the code's betas, lr * factor every ``lr_every`` steps."""
-
-    lr: float = above(0.0, 1e-4)
-    head_lr_mult: float = above(0.0, 1.0)  # the code: one lr for every layer
-    schedule: str = one_of("constant", "poly")  # on top of the step decay below
-    betas: list[float] = field(default_factory=lambda: [0.95, 0.999])
-    lr_every: int = at_least(1, 2000)  # the code: 2000 (stage 1), 3000 (stage 2)
-    lr_factor: float = within(0.0, 1.0, 0.1)  # the code: 0.1 (stage 1), 0.5 (stage 2)
-    reset_optimizer: bool = True  # stage 1's code re-creates Adam at every decay
-    saliency_form: str = one_of("paper", "code")  # L_s1: BCE, or the code's NLL on probabilities
-    rotate: float = at_least(0.0, 10.0)  # degrees, the code's augmentation
-    crop: float = within(0.5, 1.0, 0.9)
-
-
-@dataclass
-class Stage1Train(SSNetTrain):
-    steps: int = at_least(1, 2000)
-    tasks: str = one_of("multi", "classification")  # classification: SSNet-S (L_c only)
-
-
-@dataclass
-class Stage2Train(SSNetTrain):
-    steps: int = at_least(1, 2000)
-    tasks: str = one_of("multi", "segmentation", "saliency")  # SSNet-?M, SSNet-?S, SSNet-2S
-    lr_every: int = at_least(1, 3000)
-    lr_factor: float = within(0.0, 1.0, 0.5)
-    reset_optimizer: bool = False
-    augment_labels: bool = False  # the code trains on the pseudo-labels without augmentation
-
-
-@dataclass
-class SSNetLabels:
-    preset: str = "ssnet"  # dense CRF preset of weaksal.refine.dense_crf
-    # absent classes: paper (Sec. 3.4: probabilities x one-hot labels, so 0) | code (the
-    # released code multiplies the logits: absent classes keep logit 0 and can win a pixel)
-    absent: str = one_of("paper", "code")
-    workers: int = at_least(1, 2)
-    batch_size: int = at_least(1, 16)
-
-
-SECTIONS = {
-    "model": SSNetModel,
-    "data": SSNetData,
-    "stage1": Stage1Train,
-    "labels": SSNetLabels,
-    "stage2": Stage2Train,
-    "engine": EngineSection,
-}
 
 
 # -- data -----------------------------------------------------------------------
@@ -320,13 +234,12 @@ def train_network(
     def validate() -> dict[str, float]:
         return {"miou": segmentation_scores(raw, sources.val, labels, size)["miou"]}
 
-    def keep_best(step: int) -> None:
-        save_model(folder / "best.safetensors", raw, spec)
-
     validating = with_labels and bool(sources.val)
     streams = zip(*batches.values(), strict=False)
     for step, group in zip(
-        trainer.steps(steps, validate if validating else None, "miou", keep_best),
+        trainer.steps(
+            steps, validate if validating else None, "miou", keep_best(folder, raw, spec)
+        ),
         streams,
         strict=False,
     ):
@@ -338,7 +251,7 @@ def train_network(
         if "saliency" in batch:
             images, masks = _saliency_batch(trainer, batch["saliency"], step, t, channels_last)
             out = model(images)
-            losses["saliency"] = ssnet_saliency_loss(
+            losses["saliency"] = saliency_loss(
                 torch.sigmoid(out.saliency.float()), masks, t["saliency_form"]
             )
         if "labelled" in batch:
@@ -347,11 +260,11 @@ def train_network(
                 trainer, batch["labelled"], step, t, channels_last, augment
             )
             out = model(images)
-            losses["classes"] = ssnet_class_loss(out.classes, tags)
+            losses["classes"] = class_loss(out.classes, tags)
             if section == "stage1" and out.coarse_classes is not None:
-                losses["coarse"] = ssnet_class_loss(out.coarse_classes, tags)
+                losses["coarse"] = class_loss(out.coarse_classes, tags)
             if section == "stage2":
-                losses["segmentation"] = ssnet_pseudo_label_loss(out.segmentation, targets)
+                losses["segmentation"] = pseudo_label_loss(out.segmentation, targets)
         loss = sum(losses.values())
         stepped = guarded_step(trainer, optimizer, raw.parameters(), loss, t["grad_clip"])
         trainer.log(
@@ -516,26 +429,3 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     shutil.copyfile(kept_model(run_dir / "stage2"), run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
     return summaries
-
-
-register_method(
-    "ssnet",
-    train=train,
-    sections=SECTIONS,
-    shipped={"model.safetensors": Shipped("final.safetensors", "saliency")},
-    table_rows={
-        "SSNet-1": ["stage1/final.safetensors"],
-        "SSNet-2": ["stage2/final.safetensors"],
-    },
-    about="SSNet (Zeng et al., ICCV 2019): segmentation from class labels + saliency masks",
-    supervision=(
-        "class labels of one half of DUTS-TR-50's training images and pixel saliency masks"
-        " of the other half (as the paper's MM setting); no segmentation masks"
-    ),
-    limitations=(
-        "Its segmentation knows the 50 DUTS-TR-50 classes only (index 0 is background). It"
-        " reads pixel saliency masks for half of its images, so it is not mask-free. Its"
-        " saliency maps are soft (high MAE for their max F): threshold them for masks."
-    ),
-    default_config="ssnet/ssnet_fpn_efficientnet_lite0.yaml",
-)

@@ -15,100 +15,32 @@ only. Stage-1 validation uses the tags of the held-out split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from weaksal.data.atomic import write_json
+from weaksal.data.augment import flip_generator, random_hflip
 from weaksal.data.sources import split_samples
 from weaksal.data.weak import TaggedImages, tag_classes
+from weaksal.engine.loop import engine_device, network_spec, prepare_images
+from weaksal.engine.optim import build_optimizer, guarded_step, set_lr
 from weaksal.engine.schema import (
-    BootstrapTrainSection,
-    EngineSection,
-    SaliencyModelSection,
-    TrainSection,
     resolve_config,
-    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.inference import TorchRuntime
-from weaksal.methods._registry import Shipped, register_method
-from weaksal.methods.common import (
-    build_optimizer,
-    flip_generator,
-    guarded_step,
-    kept_model,
-    network_spec,
-    prepare_images,
-    random_hflip,
-    set_lr,
-)
+from weaksal.methods.evaluation import kept_model
 from weaksal.methods.pseudo_labels import make_labels, require_refiners
 from weaksal.methods.self_training import fit_round, held_out, ship_best_round
+from weaksal.methods.wss.config import SECTIONS
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
 
 FCN = "fcn.safetensors"  # a round's last weights (its best on val: best.safetensors)
-
-
-# -- config -------------------------------------------------------------------
-@dataclass
-class WSSModel(SaliencyModelSection):
-    """Both stages' backbone; ``decoder`` is stage 2's (the FCN), stage 1 is always the paper's."""
-
-    pooling: str = "gsp"  # gsp | gap | gmp (the paper's ablation)
-    mu: float = 10.0  # GSP smoothness, paper and code
-    score_channels: int = 512  # mid-level score maps of the FCN branch
-    relu_cap: float | None = 7.0  # the Caffe model clips that ReLU at 7; null: plain ReLU
-
-
-@dataclass
-class TaggedData:
-    train: str = "DUTS-TR-50"  # images with image-level tags (tags.csv or ImageNet synset names)
-    train_split: str | None = "train"
-    val_split: str | None = "val"  # the tags of these images validate stage 1
-
-
-@dataclass
-class Stage1Train(TrainSection):
-    batch_size: int = 16
-    l1_weight: float = 5e-4  # lambda of Eq. 6 on ||F||_1 per image (the code: 1e-5)
-    negative_weight: float = 1.0  # weight of absent classes (the code: 0.02 over 200 classes)
-
-
-@dataclass
-class WSSLabels:
-    refine: str = (
-        "itercrf"  # any refiner of weaksal.refine.refiners: itercrf (WSS) | densecrf | threshold
-    )
-    threshold_round1: float = 0.65  # the FIN map above it starts as foreground (code: fore_thr)
-    threshold_later: float = 0.4  # round II started from the FCN map above 0.4
-    workers: int = 2
-    sizes: list[int] | None = None  # round I: input sizes whose stage-1 maps are averaged
-    flip: bool = False  # round I: also average the mirror images' maps (null sizes: model's)
-    later_sizes: list[int] | None = None  # later rounds, the FCN's maps: the same (null: one
-    later_flip: bool = False  # view at the model's input size, as the paper)
-    min_foreground: float = within(0.0, 1.0, 0.0)  # label gate: rounds skip images whose
-    max_foreground: float = within(0.0, 1.0, 1.0)  # label covers less / more of the image
-
-
-@dataclass
-class Stage2Train(BootstrapTrainSection):
-    rounds: int = 2  # self-training rounds, each from the stage-1 weights
-
-
-SECTIONS = {
-    "model": WSSModel,
-    "data": TaggedData,
-    "stage1": Stage1Train,
-    "labels": WSSLabels,
-    "stage2": Stage2Train,
-    "engine": EngineSection,
-}
 
 
 # -- stage 1 ------------------------------------------------------------------
@@ -255,7 +187,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     run_dir = start_pipeline(run_dir, config)
     data, labels = config["data"], config["labels"]
     size = int(config["model"]["input_size"])
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = engine_device(config["engine"])
     train_samples = split_samples(data["train"], data["train_split"])
 
     def stage1_runtime():  # the FIN's map F, up-sampled: the stage-1 network's saliency output
@@ -320,25 +252,3 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     ship_best_round(run_dir, summaries, [f"round{i}" for i in range(1, rounds + 1)], FCN)
     write_json(run_dir / "summary.json", summaries)
     return summaries
-
-
-register_method(
-    "wss",
-    train=train,
-    sections=SECTIONS,
-    shipped={"model.safetensors": Shipped("final.safetensors", "saliency")},
-    table_rows={
-        "FIN1": ["stage1/stage1.safetensors"],
-        "round I": ["round1/fcn.safetensors"],
-        "round II": ["round2/fcn.safetensors"],
-    },
-    about="WSS (Wang et al., CVPR 2017): saliency from image-level tags",
-    supervision="image-level class tags only (no pixel masks); ImageNet-initialised backbone",
-    limitations=(
-        "It learned saliency from 50 ImageNet classes: objects of other kinds, several objects,"
-        " and scenes without a dominant object are found less well. Its pseudo-labels come from"
-        " class activation maps refined by a CRF, so thin parts and object boundaries are the"
-        " weakest. Maps are computed at the network's square input size and resized back."
-    ),
-    default_config="wss/wss_fpn_efficientnet_lite0.yaml",
-)

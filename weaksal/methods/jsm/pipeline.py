@@ -46,7 +46,7 @@ killed in an update epoch resumes to the same labels and weights.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,112 +56,34 @@ import torch
 import torch.nn.functional as F
 
 from weaksal.data.atomic import write_json
+from weaksal.data.augment import colour_jitter, flip_generator, random_affine
 from weaksal.data.datasets import RGBDDataset, resize_square
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import binarize, read_mask, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import local_or_data_path
+from weaksal.engine.loop import network_spec
 from weaksal.engine.schema import (
-    EngineSection,
-    SaliencyModelSection,
-    above,
-    at_least,
-    one_of,
     resolve_config,
-    within,
 )
 from weaksal.engine.stages import Stage, run_pipeline, stage_summary, start_pipeline
 from weaksal.engine.trainer import Trainer
 from weaksal.errors import DataError
-from weaksal.methods._registry import Shipped, register_method
-from weaksal.methods.common import (
-    colour_jitter,
+from weaksal.methods.evaluation import (
     evaluate_model,
-    flip_generator,
     headline,
+    keep_best,
     kept_model,
-    network_spec,
-    random_affine,
+    validate_saliency,
 )
+from weaksal.methods.jsm.config import SECTIONS
+from weaksal.methods.jsm.losses import ssm_target
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import create_model, load_model, save_model
-from weaksal.models.jsm import NEGATIVE, SLOTS, gaussian_kernel, holistic_attention, minmax
+from weaksal.models.jsm import NEGATIVE, SLOTS, gaussian_kernel, minmax
 from weaksal.refine.label_store import LabelStore
 
 WORDS = SLOTS - 1  # caption words after the start slot
-
-
-# -- config ---------------------------------------------------------------------------
-@dataclass
-class JSMModel(SaliencyModelSection):
-    """The saliency network's (and the depth network's) backbone and decoder."""
-
-    decoder: str = "fpn"  # fpn | unet: JSM's CPD-ResNet50 cannot be had here
-
-
-@dataclass
-class JSMData:
-    # RGB-D sets in the real layouts (images + depth [+ fake_mask] + caption/CapS.csv):
-    # absolute, relative to the working folder, or under WEAKSAL_DATA
-    train: str = "runs/rgbd-synth/train"
-    val: str = "runs/rgbd-synth/val"  # detector choice and model selection (RGB + masks)
-    test: str | None = "runs/rgbd-synth/test"  # reported after training, RGB only
-    train_limit: int = at_least(0, 0)  # the first N training scenes (0: all); the ablation's
-
-
-@dataclass
-class JSMInitial:
-    # detector: the best of ``detectors`` on the validation scenes; prior: the training
-    # set's own fake_mask (CapS); ground_truth: the masks (the fully-supervised variant)
-    source: str = one_of("detector", "prior", "ground_truth")
-    detectors: list[str] = field(default_factory=lambda: ["mr", "mbplus", "rbd", "ft", "sr"])
-    workers: int = at_least(1, 2)
-
-
-@dataclass
-class JSMTrain:
-    epochs: int = at_least(1, 59)  # the code: 59
-    batch_size: int = at_least(1, 10)
-    lr: float = above(0.0, 1e-4)  # every network, one Adam each (the code)
-    clamp: float | None = above(0.0, 0.5)  # gradients clamped to +-clamp (the code)
-    flip: bool = True
-    rotate: float = at_least(0.0, 15.0)  # degrees, applied with probability rotate_prob
-    rotate_prob: float = within(0.0, 1.0, 0.2)
-    crop: float = within(0.5, 1.0, 0.92)  # the code's random crop with border 30 of ~376 px
-    colour: bool = True  # brightness, contrast 0.5-1.5, colour 0-2, sharpness 0-3
-
-
-@dataclass
-class JSMUpdate:
-    every: int = at_least(0, 5)  # tau: epochs between label updates; 0: never (the code: 5)
-    confidence: str = one_of("tsm", "equal")  # equal: g = d = 0.5 (no text)
-    preset: str = "jsm"  # dense CRF preset of the update
-
-
-@dataclass
-class JSMSSM:
-    """Spatial semantic modelling: the depth network on RGB (false: no depth network, D = 0)."""
-
-    enabled: bool = True
-    threshold: float = within(0.0, 1.0, 0.05)  # the code's binarisation of the smoothed map
-
-
-@dataclass
-class JSMText:
-    # word vectors: minilm (frozen token embeddings of all-MiniLM-L6-v2) | learned
-    embedding: str = one_of("minilm", "learned")
-
-
-SECTIONS = {
-    "model": JSMModel,
-    "data": JSMData,
-    "initial": JSMInitial,
-    "train": JSMTrain,
-    "update": JSMUpdate,
-    "ssm": JSMSSM,
-    "text": JSMText,
-    "engine": EngineSection,
-}
 
 
 # -- data -------------------------------------------------------------------------------
@@ -354,20 +276,6 @@ def update_labels(
 
 
 # -- the joint training ------------------------------------------------------------------
-def ssm_target(
-    attention_logits: torch.Tensor, depth: torch.Tensor, kernel: torch.Tensor, threshold: float
-) -> torch.Tensor:
-    """SSM, Eq. 1 as the code has it: depth where ``max(minmax(gauss(att)), att) > threshold``.
-
-    The released code binarises the smoothed map, so no gradient reaches the
-    kernel there (its fourth optimiser, for that kernel, has nothing to do):
-    the kernel is fixed here.
-    """
-    attention = torch.sigmoid(attention_logits.detach().float())
-    attention = F.interpolate(
-        attention, size=depth.shape[-2:], mode="bilinear", align_corners=False
-    )
-    return depth * (holistic_attention(attention, kernel) > threshold).float()
 
 
 def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -456,22 +364,14 @@ def joint_training(
     def round_for(epoch: int) -> int:
         return epoch // tau if tau else 0
 
-    def validate() -> dict[str, float]:
-        return headline(
-            evaluate_model(
-                raw["saliency"], val, size, device=trainer.device, channels_last=channels_last
-            )
-        )
-
-    def keep_best(step: int) -> None:
-        save_model(folder / "best.safetensors", raw["saliency"], specs["saliency"])
-
+    validate = validate_saliency(trainer, raw["saliency"], val, size, channels_last)
+    save_best = keep_best(folder, raw["saliency"], specs["saliency"])
     current = round_for(trainer.start_step // steps_per_epoch)
     if tau and current and not store.is_committed(current):  # killed between the last step
         finish_round(store, current, train, current * tau - 1)  # of an update epoch and its commit
     labels = load_round(store, current, train, size)
     for step, batch in zip(
-        trainer.steps(steps, validate, "maxf", keep_best), batches, strict=False
+        trainer.steps(steps, validate, "maxf", save_best), batches, strict=False
     ):
         epoch = step // steps_per_epoch
         if round_for(epoch) != current:
@@ -589,24 +489,3 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     shutil.copyfile(kept_model(run_dir / "joint"), run_dir / "final.safetensors")
     write_json(run_dir / "summary.json", summaries)
     return summaries
-
-
-register_method(
-    "jsm",
-    train=train,
-    sections=SECTIONS,
-    shipped={"model.safetensors": Shipped("final.safetensors", "saliency")},
-    table_rows={"JSM": ["final.safetensors"]},
-    about="JSM (Li, Ji et al., NeurIPS 2021): RGB-D saliency from depth, captions, handcrafted labels",
-    supervision=(
-        "handcrafted (classical) initial labels, depth and captions of synthetic RGB-D scenes"
-        " (no pixel masks); at test time RGB only"
-    ),
-    limitations=(
-        "Trained on synthetic RGB-D scenes (real objects pasted on real photos, synthetic"
-        " depth): real depth sensors' faults are only imitated. The shipped network reads RGB"
-        " only. In the measured ablation the depth (SSM) and text (TSM) modules added less than"
-        " one seed's spread; the label updates carry the gain."
-    ),
-    default_config="jsm/jsm_efficientnet_lite0.yaml",
-)

@@ -1,0 +1,25 @@
+"""The fully-supervised reference's config sections and their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from weaksal.engine.schema import (
+    EngineSection,
+    SaliencyModelSection,
+    SupervisedData,
+    TrainSection,
+)
+
+
+@dataclass
+class ReferenceModel(SaliencyModelSection):
+    architecture: str = "snet"  # any registered saliency architecture
+
+
+SECTIONS = {
+    "model": ReferenceModel,
+    "data": SupervisedData,
+    "train": TrainSection,
+    "engine": EngineSection,
+}
