@@ -130,7 +130,7 @@ def class_baseline(classifier_file: Path, saliency_file: Path, tree: Path) -> fl
         maps = predict_images(runtime, images, int(saliency_spec["input_size"]))
         for sample, label, saliency in zip(chunk, top, maps, strict=True):
             prediction = np.where(saliency > 0.5, label, 0).astype(np.uint8)
-            matrix.update(prediction, read_label_map(sample.mask))
+            matrix.step(prediction, read_label_map(sample.mask))
     return float(matrix.results()["miou"])
 
 
@@ -161,10 +161,10 @@ def label_rules(model_file: Path, tree: Path) -> dict[str, float]:
             logits.segmentation.float(), size=truth.shape, mode="bilinear", align_corners=False
         )[0].numpy()
         kept = logits[present]
-        matrices["paper"].update(np.asarray(present)[kept.argmax(0)].astype(np.uint8), truth)
+        matrices["paper"].step(np.asarray(present)[kept.argmax(0)].astype(np.uint8), truth)
         first_absent = min(set(range(labels)) - set(present))  # argmax of tied zero logits
         code = np.where(kept.max(0) > 0, np.asarray(present)[kept.argmax(0)], first_absent)
-        matrices["code"].update(code.astype(np.uint8), truth)
+        matrices["code"].step(code.astype(np.uint8), truth)
     return {rule: float(m.results()["miou"]) for rule, m in matrices.items()}
 
 

@@ -11,8 +11,8 @@ def test_miou_accumulates_one_matrix_and_ignores_255():
     label_b = np.array([[1, 1], [1, 0]], np.uint8)
     pred_b = np.array([[1, 1], [0, 0]], np.uint8)
     matrix = ConfusionMatrix(num_classes=4)
-    matrix.update(pred_a, label_a)
-    matrix.update(pred_b, label_b)
+    matrix.step(pred_a, label_a)
+    matrix.step(pred_b, label_b)
     labels = np.concatenate([label_a[label_a != 255], label_b.ravel()])
     preds = np.concatenate([pred_a[label_a != 255], pred_b.ravel()])
     np.testing.assert_array_equal(matrix.matrix, confusion_matrix(labels, preds, labels=range(4)))
@@ -27,6 +27,28 @@ def test_miou_accumulates_one_matrix_and_ignores_255():
 def test_bad_values_are_refused():
     matrix = ConfusionMatrix(num_classes=3)
     with pytest.raises(ValueError, match="not a class"):
-        matrix.update(np.zeros((2, 2), np.uint8), np.full((2, 2), 7, np.uint8))
+        matrix.step(np.zeros((2, 2), np.uint8), np.full((2, 2), 7, np.uint8))
     with pytest.raises(ValueError, match="differ in size"):
-        matrix.update(np.zeros((2, 2), np.uint8), np.zeros((2, 3), np.uint8))
+        matrix.step(np.zeros((2, 2), np.uint8), np.zeros((2, 3), np.uint8))
+
+
+def test_step_pools_the_split_instead_of_averaging_images():
+    # rows are labels, columns predictions; the 7 lies under an ignored pixel: not refused
+    matrix = ConfusionMatrix(num_classes=3)
+    matrix.step(np.array([[0, 1], [1, 7]]), np.array([[0, 0], [1, 255]]))
+    matrix.step(np.array([[1, 2], [0, 0]]), np.array([[1, 1], [0, 0]]))
+    np.testing.assert_array_equal(matrix.matrix, [[3, 1, 0], [0, 2, 1], [0, 0, 0]])
+    results = matrix.results()
+    # class 0: tp 3, fn 1 -> 3/4; class 1: tp 2, fp 1, fn 1 -> 2/4; class 2: only predicted -> 0
+    np.testing.assert_allclose(results["iou"], [3 / 4, 2 / 4, 0])
+    assert results["miou"] == pytest.approx(5 / 12)
+    assert results["pixel_accuracy"] == pytest.approx(5 / 7)
+    assert results["mean_accuracy"] == pytest.approx((3 / 4 + 2 / 3) / 2)  # class 2 has no pixel
+    # each image alone has mIoU 1/2: the split's number is not the mean of the images'
+    for pred, label in [
+        ([[0, 1], [1, 7]], [[0, 0], [1, 255]]),
+        ([[1, 2], [0, 0]], [[1, 1], [0, 0]]),
+    ]:
+        alone = ConfusionMatrix(num_classes=3)
+        alone.step(np.array(pred), np.array(label))
+        assert alone.results()["miou"] == pytest.approx(1 / 2)

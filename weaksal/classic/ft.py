@@ -14,10 +14,39 @@ from weaksal.classic._registry import DETECTORS
 
 @DETECTORS.register("ft", reference="Achanta et al., CVPR 2009")
 def frequency_tuned(image: np.ndarray) -> np.ndarray:
-    """Saliency map of an RGB uint8 image, as uint8 (H, W) scaled to 0..255.
+    """Frequency-tuned saliency map of an RGB image.
 
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        Saliency scaled to 0..255; all zeros when no colour differs visibly (Delta E
+        < 0.1) from the mean.
+
+    Notes
+    -----
     The blur is the paper's 5x5 binomial kernel; colours are converted with
     OpenCV's float sRGB (D65) to CIE Lab.
+
+    References
+    ----------
+    .. [1] R. Achanta, S. Hemami, F. Estrada and S. Susstrunk, "Frequency-tuned Salient
+       Region Detection", CVPR 2009.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.full((8, 8, 3), 128, np.uint8)
+    >>> image[3:5, 3:5] = (255, 0, 0)  # a red square on grey
+    >>> saliency = frequency_tuned(image)
+    >>> saliency.shape, saliency.dtype.name, int(saliency.max())
+    ((8, 8), 'uint8', 255)
+    >>> bool(saliency[3:5, 3:5].min() > saliency[0].max())  # the square stands out
+    True
     """
     rgb = np.asarray(image, dtype=np.float32) / 255.0
     lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)

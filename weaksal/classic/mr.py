@@ -30,6 +30,18 @@ def ranking_affinity(graph: RegionGraph, theta: float = 10.0) -> np.ndarray:
     their neighbours in that looped graph, so a region next to the border
     reaches every border region in one edge. Node colour is the Lab colour of
     the region's mean RGB.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        The superpixels (``adjacency``, ``boundary``, ``mean_rgb``).
+    theta : float, optional
+        Decay of the weight with colour distance (10, the original code's).
+
+    Returns
+    -------
+    (n, n) float64 ndarray
+        Symmetric, zero where regions are not linked and on the diagonal.
     """
     boundary = graph.boundary
     looped = graph.adjacency | (boundary[:, None] & boundary[None, :])
@@ -50,7 +62,24 @@ def ranking_affinity(graph: RegionGraph, theta: float = 10.0) -> np.ndarray:
 
 
 def ranking_operator(weights: np.ndarray, alpha: float = 0.99) -> np.ndarray:
-    """(D - alpha W)^-1 with its diagonal zeroed, so that a query does not rank itself."""
+    """(D - alpha W)^-1 with its diagonal zeroed, so that a query does not rank itself.
+
+    The closed form of the ranking: ``operator @ y`` scores every region's relevance to
+    the query indicator ``y``, so one inverse serves every query of an image.
+
+    Parameters
+    ----------
+    weights : (n, n) ndarray
+        Symmetric edge weights, as :func:`ranking_affinity` gives.
+    alpha : float, optional
+        Trade-off between smoothness on the graph and fit to the queries (0.99).
+
+    Returns
+    -------
+    (n, n) float64 ndarray
+        A region without neighbours makes D - alpha W singular; the pseudo-inverse
+        (least-squares ranking) is used then.
+    """
     degree = np.diag(weights.sum(axis=1))
     try:
         operator = np.linalg.inv(degree - alpha * weights)
@@ -61,6 +90,25 @@ def ranking_operator(weights: np.ndarray, alpha: float = 0.99) -> np.ndarray:
 
 
 def minmax(values: np.ndarray) -> np.ndarray:
+    """Values scaled to [0, 1]; all zeros when they are constant (nothing ranks higher).
+
+    Parameters
+    ----------
+    values : ndarray
+
+    Returns
+    -------
+    ndarray
+        Of the same shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> minmax(np.array([2.0, 4.0, 3.0]))
+    array([0. , 1. , 0.5])
+    >>> minmax(np.array([5.0, 5.0]))
+    array([0., 0.])
+    """
     span = values.max() - values.min()
     return (values - values.min()) / span if span > 0 else np.zeros_like(values)
 
@@ -78,7 +126,34 @@ def manifold_ranking_saliency(
     alpha: float = 0.99,
     labels: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The MR detector: uint8 (H, W) saliency of an RGB uint8 image."""
+    """The MR detector: two-stage manifold ranking of superpixels.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+    n_segments : int, optional
+        SLIC regions (200, the original code's).
+    compactness : float, optional
+        SLIC compactness (20).
+    theta : float, optional
+        Edge-weight decay of :func:`ranking_affinity` (10).
+    alpha : float, optional
+        Of :func:`ranking_operator` (0.99).
+    labels : (H, W) integer ndarray, optional
+        Precomputed superpixels instead of SLIC.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        Saliency scaled to 0..255; all zeros for an image of one region (nothing stands
+        out from the border).
+
+    References
+    ----------
+    .. [1] C. Yang, L. Zhang, H. Lu, X. Ruan and M.-H. Yang, "Saliency Detection via
+       Graph-based Manifold Ranking", CVPR 2013.
+    """
     if labels is None:
         labels = slic_superpixels(image, n_segments, compactness)
     graph = region_graph(image, labels)

@@ -85,15 +85,30 @@ def rbd(image: np.ndarray, n_segments: int = 600, *, variant: Variant = "authors
 
     Parameters
     ----------
-    image : (H, W, 3) uint8 RGB image; a (H, W) grey image is accepted too.
-    n_segments : approximate number of SLIC superpixels.
-    variant : ``"paper"`` (the paper's equations and constants) or ``"authors"``
-        (with the additions of the released code; see the module docstring).
+    image : (H, W, 3) uint8 ndarray
+        RGB image; a (H, W) grey image is accepted too.
+    n_segments : int, optional
+        Approximate number of SLIC superpixels.
+    variant : {"authors", "paper"}, optional
+        ``"paper"`` (the paper's equations and constants) or ``"authors"`` (with the
+        additions of the released code, which reproduce the published numbers; see the
+        module docstring).
 
     Returns
     -------
-    (H, W) uint8 saliency map, min-max scaled to 0..255 (all zeros when the
-    region saliency is constant, e.g. on a uniform image).
+    (H, W) uint8 ndarray
+        Saliency map, min-max scaled to 0..255 (all zeros when the region saliency is
+        constant, e.g. on a uniform image).
+
+    Raises
+    ------
+    ValueError
+        For an unknown variant.
+
+    References
+    ----------
+    .. [1] W. Zhu, S. Liang, Y. Wei and J. Sun, "Saliency Optimization from Robust
+       Background Detection", CVPR 2014.
     """
     if variant not in ("paper", "authors"):
         raise ValueError(f"variant must be 'paper' or 'authors', not {variant!r}")
@@ -146,6 +161,22 @@ def geodesic_distances(
     neighbour distance so that texture does not add up along long paths).
     ``boundary`` overrides ``graph.boundary``. Distances above ``limit`` are
     returned as ``inf`` (the search stops there, which saves most of the time).
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        Region statistics; ``mean_lab``, ``adjacency`` and ``boundary`` are used.
+    boundary : (n,) bool ndarray, optional
+        Boundary regions, instead of ``graph.boundary``.
+    edge_clip : float, optional
+        Amount subtracted from every step cost, Lab units (paper: 0).
+    limit : float, optional
+        Largest distance computed.
+
+    Returns
+    -------
+    (n, n) float64 ndarray
+        Symmetric, 0 on the diagonal, ``inf`` beyond ``limit``.
     """
     boundary = graph.boundary if boundary is None else np.asarray(boundary, bool)
     step_cost = np.maximum(colour_distances(graph) - edge_clip, 0.0)
@@ -169,17 +200,23 @@ def boundary_connectivity(
 
     Parameters
     ----------
-    graph : region statistics; ``mean_lab``, ``adjacency`` and ``boundary`` are used.
-    sigma_clr : colour sigma of the geodesic similarity, Lab units (paper: 10).
-    boundary : (n,) bool boundary regions, instead of ``graph.boundary``.
-    edge_clip : amount subtracted from every geodesic step cost (paper: 0).
-    truncate : set similarities beyond 3 ``sigma_clr`` to 0 (paper: no).
+    graph : RegionGraph
+        Region statistics; ``mean_lab``, ``adjacency`` and ``boundary`` are used.
+    sigma_clr : float, optional
+        Colour sigma of the geodesic similarity, Lab units (paper: 10).
+    boundary : (n,) bool ndarray, optional
+        Boundary regions, instead of ``graph.boundary``.
+    edge_clip : float, optional
+        Amount subtracted from every geodesic step cost (paper: 0).
+    truncate : bool, optional
+        Set similarities beyond 3 ``sigma_clr`` to 0 (paper: no).
 
     Returns
     -------
-    (n,) float64 ``Len_bnd / sqrt(Area)``. In a uniform image whose border
-    holds ``b`` of its ``n`` regions every region scores ``b / sqrt(n)``; a
-    region whose colour is far from everything on the border scores near 0.
+    (n,) float64 ndarray
+        ``Len_bnd / sqrt(Area)``. In a uniform image whose border holds ``b`` of its
+        ``n`` regions every region scores ``b / sqrt(n)``; a region whose colour is far
+        from everything on the border scores near 0.
     """
     boundary = graph.boundary if boundary is None else np.asarray(boundary, bool)
     # Beyond 10 sigma the similarity is below 2e-22: even summed over 1e5 regions it is lost
@@ -241,7 +278,18 @@ def minimise_cost(w_bg: np.ndarray, w_fg: np.ndarray, w_smooth: np.ndarray) -> n
 
 
 def paper_saliency(graph: RegionGraph) -> np.ndarray:
-    """Region saliency wCtr* with the paper's equations and constants, (n,) in [0, 1]."""
+    """Region saliency wCtr* with the paper's equations and constants.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        The image's superpixels.
+
+    Returns
+    -------
+    (n,) float64 ndarray
+        Saliency of each region: the minimiser of Eq. 9, clipped to [0, 1].
+    """
     w_bg = background_probability(boundary_connectivity(graph))  # Eqs. 2-5, 7
     # The foreground weight of Eq. 9 is wCtr (Eq. 8) scaled to [0, 1], to balance w_bg.
     w_fg = min_max(weighted_contrast(graph, w_bg))
@@ -261,10 +309,20 @@ def border_band_regions(labels: np.ndarray, width: int = AUTHORS_BORDER_BAND) ->
 
 
 def authors_saliency(graph: RegionGraph) -> np.ndarray:
-    """Region saliency wCtr* as the authors' released code computes it, (n,) in [0, 1].
+    """Region saliency wCtr* as the authors' released code computes it.
 
     The equations are those of :func:`paper_saliency`; the differences are
     listed in the module docstring.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        The image's superpixels.
+
+    Returns
+    -------
+    (n,) float64 ndarray
+        Saliency of each region, in [0, 1].
     """
     d_app = colour_distances(graph)
     adjacency = graph.adjacency & ~np.eye(graph.n, dtype=bool)

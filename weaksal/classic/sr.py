@@ -16,11 +16,29 @@ WORKING_WIDTH = 64  # the paper works on images downsampled to 64 px wide
 
 @DETECTORS.register("sr", reference="Hou & Zhang, CVPR 2007")
 def spectral_residual(image: np.ndarray, blur_sigma: float = 3.0) -> np.ndarray:
-    """Saliency map of an RGB uint8 image, as uint8 (H, W) scaled to 0..255.
+    """Spectral-residual saliency map of an RGB image.
 
-    The map is computed on a 64-px-wide grey copy, smoothed with a Gaussian
-    (``blur_sigma`` in working pixels; the paper's sigma 8 refers to its
-    display scale) and resized back with bilinear interpolation.
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+    blur_sigma : float, optional
+        Sigma of the Gaussian smoothing the map, in working pixels (the paper's sigma 8
+        refers to its display scale).
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        Saliency scaled to 0..255; all zeros for a flat image.
+
+    Notes
+    -----
+    The map is computed on a 64-px-wide grey copy, smoothed, and resized back with
+    bilinear interpolation.
+
+    References
+    ----------
+    .. [1] Hou & Zhang, CVPR 2007 (the spectral residual).
     """
     height, width = image.shape[:2]
     small_height = max(1, round(height * WORKING_WIDTH / width))

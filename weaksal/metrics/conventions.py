@@ -37,7 +37,34 @@ LEVELS = np.arange(256, dtype=np.float64)
 
 
 def as_prediction(pred: np.ndarray) -> np.ndarray:
-    """A uint8 (H, W) map; floats in [0, 1] are quantised as a PNG would store them."""
+    """A predicted map as the uint8 (H, W) map the reference reads from its PNG.
+
+    Every metric depends on the map through its 256 grey levels only, so a float map is
+    first quantised as a PNG would store it: the numbers are those of the saved map.
+
+    Parameters
+    ----------
+    pred : (H, W) or (H, W, C) ndarray
+        uint8 map, bool mask (True = 255) or float map in [0, 1]; of a (H, W, C) array
+        with 1, 3 or 4 channels the first channel is used.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+
+    Raises
+    ------
+    ValueError
+        If the map is not 2-D, or a float map is outside [0, 1] or holds NaN.
+    TypeError
+        For any other dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_prediction(np.array([[0.0, 0.5, 1.0]]))
+    array([[  0, 128, 255]], dtype=uint8)
+    """
     pred = np.asarray(pred)
     if pred.ndim == 3 and pred.shape[2] in (1, 3, 4):
         pred = pred[..., 0]
@@ -55,7 +82,29 @@ def as_prediction(pred: np.ndarray) -> np.ndarray:
 
 
 def as_ground_truth(gt: np.ndarray) -> np.ndarray:
-    """Boolean (H, W) ground truth (see the module docstring)."""
+    """A ground-truth mask as boolean (H, W): ``gt > 128``, as PySODMetrics reads it.
+
+    A bool mask is used as is, and a mask whose maximum is 1 is read as 0/255
+    (PySODMetrics silently reads both as all background).
+
+    Parameters
+    ----------
+    gt : (H, W) or (H, W, C) ndarray
+        uint8 grey mask, 0/1 mask or bool mask; of a (H, W, C) array the first channel
+        is used.
+
+    Returns
+    -------
+    (H, W) bool ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_ground_truth(np.array([[0, 128, 255]], np.uint8))
+    array([[False, False,  True]])
+    >>> as_ground_truth(np.array([[0, 1]], np.uint8))
+    array([[False,  True]])
+    """
     gt = np.asarray(gt)
     if gt.ndim == 3:
         gt = gt[..., 0]
@@ -68,14 +117,45 @@ def as_ground_truth(gt: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Normalisation:
-    """How each of the 256 raw grey levels maps through the reference's normalisation."""
+    """How each of the 256 raw grey levels maps through the reference's normalisation.
 
-    value: np.ndarray  # float64 (256,): the normalised value of each raw level
-    level: np.ndarray  # intp (256,): that value truncated to uint8, for dynamic thresholds
+    Attributes
+    ----------
+    value : (256,) float64 ndarray
+        The normalised value of each raw level.
+    level : (256,) intp ndarray
+        That value truncated to uint8, for the dynamic thresholds.
+    """
+
+    value: np.ndarray
+    level: np.ndarray
 
 
 def normalisation(pred: np.ndarray) -> Normalisation:
-    """Per-level normalised values, repeating ``pred / 255`` then min-max exactly."""
+    """Per-level normalised values, repeating ``pred / 255`` then min-max exactly.
+
+    A look-up table instead of a normalised copy of the map: each of the 256 levels goes
+    through the reference's float operations once, so every derived number matches the
+    reference's per-pixel computation.
+
+    Parameters
+    ----------
+    pred : (H, W) uint8 ndarray
+        The map, as :func:`as_prediction` returns it.
+
+    Returns
+    -------
+    Normalisation
+        The map's levels divided by 255, then min-max normalised unless the map is
+        constant, as the reference.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = normalisation(np.array([[51, 102]], np.uint8))
+    >>> table.value[[51, 102]], table.level[[51, 102]]
+    (array([0., 1.]), array([  0, 255]))
+    """
     low, high = int(pred.min()), int(pred.max())
     scaled = np.clip(LEVELS, low, high) / 255  # levels outside [low, high] never occur
     if high != low:
@@ -85,7 +165,22 @@ def normalisation(pred: np.ndarray) -> Normalisation:
 
 
 def convention_text(results: dict) -> str:
-    """The max-F convention of a saliency result, in words (every table names it)."""
+    """The max-F convention of a saliency result, in words (every table names it).
+
+    The conventions give different max-F on the same maps, so a number that does not
+    say which one it used cannot be compared with another.
+
+    Parameters
+    ----------
+    results : dict
+        What :meth:`~weaksal.metrics.evaluator.SaliencyEvaluator.results` returned.
+
+    Returns
+    -------
+    str
+        For example ``"max-F mean (max of the mean per-image F curve, PySODMetrics), 256
+        thresholds, beta^2 0.3"``; empty for a result without a convention (segmentation).
+    """
     convention = results.get("convention")
     if not convention:
         return ""

@@ -29,12 +29,18 @@ class Evaluation:
     ``evaluation["wss", "ECSSD"]`` is that run's results dict (``maxf``,
     ``mae``, ``smeasure``, curves...); ``str(evaluation)`` is the Markdown
     table; :meth:`write` writes the files of ``weaksal eval --out``.
+
+    Attributes
+    ----------
+    runs : list of EvalRun
+        In the order evaluated: per dataset, every method.
     """
 
     runs: list[EvalRun]
 
     @property
     def convention(self) -> str:
+        """The max-F convention in words, as every table states it (empty for segmentation)."""
         return convention_text(self.runs[0].results) if self.runs else ""
 
     def __getitem__(self, key: tuple[str, str]) -> dict:
@@ -45,12 +51,21 @@ class Evaluation:
         raise KeyError(f"no run of method {method!r} on dataset {dataset!r}")
 
     def table(self) -> tuple[list[str], list[list]]:
-        """Header and rows: dataset, method, images, then one value per metric."""
+        """The table as data, for a caller's own formatting.
+
+        Returns
+        -------
+        header : list of str
+            ``dataset``, ``method``, ``images``, then one name per metric column.
+        rows : list of list
+            One per run, in the order of ``header``.
+        """
         from weaksal.metrics.report import summary
 
         return summary(self.runs)
 
     def to_markdown(self) -> str:
+        """The Markdown table, best per dataset in bold, under its max-F convention."""
         from weaksal.metrics.report import markdown_table
 
         return markdown_table(self.runs)
@@ -62,9 +77,25 @@ class Evaluation:
         return self.to_markdown()
 
     def write(self, out: str | Path, per_image: bool = False, grid: int = 6) -> list[Path]:
-        """results.{csv,md,tex,json}, per-image CSVs and, for saliency, curve plots and the
-        report (``report.html``, self-contained, and ``report.md``) with a picture grid of
-        the ``grid`` images where the methods disagree most."""
+        """Write the files of ``weaksal eval --out``.
+
+        Parameters
+        ----------
+        out : str or Path
+            The folder.
+        per_image : bool, optional
+            Also write ``per_image_<dataset>_<method>.csv`` for every run.
+        grid : int, optional
+            Images in the report's picture grid of each dataset (0: none).
+
+        Returns
+        -------
+        list of Path
+            Everything written: ``results.{csv,md,tex,json}``, per-image CSVs and, for
+            saliency, curve plots and the report (``report.html``, self-contained, and
+            ``report.md``) with a picture grid of the ``grid`` images where the methods
+            disagree most.
+        """
         from weaksal.metrics.report import plot_curves, write_per_image, write_tables
 
         out = Path(out)
@@ -104,14 +135,49 @@ def evaluate(
 ) -> Evaluation:
     """Score folders of maps against one or more datasets: ``weaksal eval`` in Python.
 
-    ``pred``: a folder, ``"DIR,DIR"`` / ``"NAME=DIR,..."`` as on the command
-    line, or ``{name: folder}``; a folder holding one sub-folder per dataset
-    name is read per dataset. ``gt``: a dataset root (any layout of ``weaksal
-    data info``) or a list of them. ``maxf``: ``"mean"`` (PySODMetrics) or
-    ``"pooled"`` (MATLAB toolbox; ``thresholds=21`` for the MWS/LPS/SSNet
-    code's). ``seg``: class-index maps scored by mIoU instead. ``skip_missing``:
-    score the images that have a map (the rest in ``run.missing``);
-    ``skip_unpaired``: leave out the dataset's unpaired files (``run.unpaired``).
+    Parameters
+    ----------
+    pred : str, Path or dict of str to (str or Path)
+        A folder, ``"DIR,DIR"`` / ``"NAME=DIR,..."`` as on the command line, or
+        ``{name: folder}``; a folder holding one sub-folder per dataset name is read per
+        dataset.
+    gt : str, Path or list of (str or Path)
+        A dataset root (any layout of ``weaksal data info``), ``"ROOT,ROOT"``, or a list
+        of roots.
+    maxf : {"mean", "pooled"}, optional
+        ``"mean"`` (PySODMetrics) or ``"pooled"`` (MATLAB toolbox); see
+        ``weaksal.metrics.conventions``.
+    thresholds : {256, 21}, optional
+        21 for the pooled convention of the MWS/LPS/SSNet code.
+    seg : bool, optional
+        Score class-index maps by mIoU instead.
+    split : str, optional
+        With ``seg``, the split to score.
+    num_classes : int, optional
+        With ``seg``, the classes, background included.
+    interpolation : {"bilinear", "nearest", "bicubic", "area"}, optional
+        How saliency maps of another size are resized to their ground truth.
+    strict : bool, optional
+        Refuse saliency maps of another size instead of resizing them.
+    skip_missing : bool, optional
+        Score the images that have a map (the rest in ``run.missing``).
+    skip_unpaired : bool, optional
+        Leave out the dataset's unpaired files (``run.unpaired``).
+    workers : int, optional
+        Processes reading the maps; the numbers do not depend on it.
+    progress : callable, optional
+        ``progress(iterable, total, label)`` wrapping each run's per-image results.
+
+    Returns
+    -------
+    Evaluation
+        ``evaluation[method, dataset]`` is a run's results dict.
+
+    Raises
+    ------
+    ValueError
+        For a convention that :class:`~weaksal.metrics.evaluator.SaliencyEvaluator`
+        refuses, before anything is read.
     """
     if isinstance(pred, dict):
         methods = [(str(name), Path(folder)) for name, folder in pred.items()]

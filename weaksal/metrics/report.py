@@ -40,7 +40,23 @@ def _lookup(results: dict, path: str) -> float:
 
 
 def summary(runs: Sequence[EvalRun], columns=None) -> tuple[list[str], list[list]]:
-    """Header and rows: dataset, method, images, then one value per metric column."""
+    """The table of ``runs`` as data: header and rows.
+
+    Parameters
+    ----------
+    runs : sequence of EvalRun
+        Saliency or segmentation runs (not mixed).
+    columns : list of (str, str, bool), optional
+        ``(name, path in the results, higher is better)`` per metric column; default
+        :data:`SALIENCY_COLUMNS` or :data:`SEGMENTATION_COLUMNS`, by the first run.
+
+    Returns
+    -------
+    header : list of str
+        ``dataset``, ``method``, ``images``, then one name per metric column.
+    rows : list of list
+        One per run; a metric a run lacks is NaN.
+    """
     columns = columns or (
         SEGMENTATION_COLUMNS if runs and "miou" in runs[0].results else SALIENCY_COLUMNS
     )
@@ -115,7 +131,17 @@ def _columns(runs: Sequence[EvalRun]):
 
 
 def markdown_table(runs: Sequence[EvalRun]) -> str:
-    """The Markdown table of ``runs``, best per dataset in bold, under its max-F convention."""
+    """The Markdown table of ``runs``, best per dataset in bold, under its max-F convention.
+
+    Parameters
+    ----------
+    runs : sequence of EvalRun
+
+    Returns
+    -------
+    str
+        The convention's line (for saliency), a blank line, then the table.
+    """
     columns = _columns(runs)
     header, rows = summary(runs, columns)
     convention = convention_text(runs[0].results) if runs else ""
@@ -123,10 +149,25 @@ def markdown_table(runs: Sequence[EvalRun]) -> str:
 
 
 def write_tables(runs: Sequence[EvalRun], out_dir: Path, stem: str = "results") -> list[Path]:
-    """results.{csv,md,tex,json} in ``out_dir``; the JSON has curves and file lists too.
+    """Write the tables of ``runs`` in four formats.
 
-    Each names the max-F convention: the CSV in a ``convention`` column, the
-    Markdown above the table, the LaTeX in a comment and the JSON per run.
+    Each names the max-F convention, so that no number travels without it: the CSV in a
+    ``convention`` column, the Markdown above the table, the LaTeX in a comment and the
+    JSON per run.
+
+    Parameters
+    ----------
+    runs : sequence of EvalRun
+    out_dir : Path
+        The folder (created when missing).
+    stem : str, optional
+        File name without extension.
+
+    Returns
+    -------
+    list of Path
+        ``<stem>.csv``, ``.md``, ``.tex`` and ``.json``; the JSON has the curves and the
+        missing, extra and resized file lists too.
     """
     columns = _columns(runs)
     header, rows = summary(runs, columns)
@@ -160,14 +201,34 @@ def write_tables(runs: Sequence[EvalRun], out_dir: Path, stem: str = "results") 
 
 
 def write_per_image(run: EvalRun, path: Path) -> None:
-    """One row per image: its name and every per-image scalar."""
+    """Write a run's per-image scores as CSV: one row per image, its name and every scalar.
+
+    Parameters
+    ----------
+    run : EvalRun
+    path : Path
+        The CSV file.
+    """
     keys = list(run.per_image)
     rows = [[name] + [float(run.per_image[k][i]) for k in keys] for i, name in enumerate(run.names)]
     write_text(path, to_csv(["image"] + keys, rows))
 
 
 def plot_curves(runs: Sequence[EvalRun], out_dir: Path) -> list[Path]:
-    """Per dataset: precision-recall and F-threshold curves, one line per method, PNG and PDF."""
+    """Plot the precision-recall and F-threshold curves of each dataset, one line per method.
+
+    Parameters
+    ----------
+    runs : sequence of EvalRun
+        Saliency runs.
+    out_dir : Path
+        The folder.
+
+    Returns
+    -------
+    list of Path
+        ``pr_<dataset>`` and ``fcurve_<dataset>``, each as PNG and PDF.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

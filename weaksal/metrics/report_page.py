@@ -46,7 +46,25 @@ def _value(results: dict, path: str) -> float:
 
 
 def top_three(values: list[float], higher: bool) -> list[int | None]:
-    """Rank 1, 2 or 3 of each value among the distinct finite ones (ties share a rank)."""
+    """Rank 1, 2 or 3 of each value among the distinct finite ones (ties share a rank).
+
+    Parameters
+    ----------
+    values : list of float
+        One column of the table on one dataset, a value per method.
+    higher : bool
+        Whether higher is better (False for MAE).
+
+    Returns
+    -------
+    list of int or None
+        The rank of each value, None below the third or for NaN.
+
+    Examples
+    --------
+    >>> top_three([0.9, 0.8, 0.9, 0.7, 0.6, float("nan")], higher=True)
+    [1, 2, 1, 3, None, None]
+    """
     finite = sorted({v for v in values if np.isfinite(v)}, reverse=higher)[:3]
     return [finite.index(v) + 1 if v in finite else None for v in values]
 
@@ -60,7 +78,21 @@ def result_grid(evaluation) -> tuple[list[str], list[str], dict]:
 
 
 def ranked_table(evaluation) -> tuple[list[str], list[str], dict]:
-    """Per (method, dataset, column): (value, rank among the methods on that dataset)."""
+    """The report table's cells, each with its rank among the methods on its dataset.
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+
+    Returns
+    -------
+    methods, datasets : list of str
+        In order of appearance.
+    table : dict
+        ``table[(method, dataset, column)] = (value, rank)`` for the columns of
+        :data:`REPORT_COLUMNS`; rank 1 to 3 or None, and always None when only one
+        method ran on the dataset.
+    """
     methods, datasets, cells = result_grid(evaluation)
     table: dict = {}
     for dataset in datasets:
@@ -76,7 +108,21 @@ def ranked_table(evaluation) -> tuple[list[str], list[str], dict]:
 def disagreement(runs, count: int) -> list[str]:
     """The ``count`` images of one dataset where the methods' per-image MAE spreads most.
 
-    Only images every method scored count; with one method, its largest MAE.
+    The images a reader should look at to see how the methods differ, not only by how
+    much.
+
+    Parameters
+    ----------
+    runs : list of EvalRun
+        Every method's run on one dataset.
+    count : int
+        How many images.
+
+    Returns
+    -------
+    list of str
+        Stems, the largest spread (standard deviation) first; only images every method
+        scored count; with one method, its largest MAE.
     """
     shared = set(runs[0].names)
     for run in runs[1:]:
@@ -269,7 +315,23 @@ def render_markdown(evaluation, grids: dict[str, bytes | None], grid: int) -> st
 
 
 def write_report(evaluation, out: str | Path, grid: int = 6) -> list[Path]:
-    """``report.html`` (self-contained), ``report.md``, ``curves.png``, ``grid_<dataset>.png``."""
+    """Write the evaluation report: one self-contained HTML page and its Markdown twin.
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+        Saliency runs.
+    out : str or Path
+        The folder.
+    grid : int, optional
+        Images in each dataset's picture grid (0: no grid).
+
+    Returns
+    -------
+    list of Path
+        ``report.html`` (self-contained), ``report.md``, ``curves.png`` and a
+        ``grid_<dataset>.png`` per dataset that has a grid (the Markdown links them).
+    """
     out = Path(out)
     curves = curves_png(evaluation.runs)
     written = [out / "curves.png"]

@@ -35,7 +35,37 @@ INTERPOLATIONS = {
 
 @dataclass
 class EvalRun:
-    """The outcome of evaluating one method on one dataset."""
+    """The outcome of evaluating one method on one dataset.
+
+    Besides the numbers it keeps everything that was not scored as asked, so that a table
+    never hides a missing or resized map.
+
+    Attributes
+    ----------
+    method, dataset : str
+        The names the tables show.
+    results : dict
+        :meth:`SaliencyEvaluator.results <weaksal.metrics.evaluator.SaliencyEvaluator.results>`
+        or :meth:`ConfusionMatrix.results <weaksal.metrics.segmentation.ConfusionMatrix.results>`.
+    names : list of str
+        The image stems scored, in order.
+    per_image : dict of str to ndarray
+        Per-image scalars, aligned with ``names`` (empty for segmentation).
+    missing : list of str
+        Images without a prediction (``skip_missing``).
+    extra : list of str
+        Predictions without an image of the dataset.
+    resized : list of str
+        Predictions resized to their ground truth.
+    unpaired : list of str
+        Dataset files left out (``skip_unpaired``).
+    folder : Path or None
+        The prediction folder read (the report's picture grid).
+    root : Path or None
+        The dataset root.
+    seconds : float
+        Wall time of this run's evaluation.
+    """
 
     method: str
     dataset: str
@@ -45,14 +75,35 @@ class EvalRun:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     resized: list[str] = field(default_factory=list)
-    unpaired: list[str] = field(default_factory=list)  # dataset files left out (skip_unpaired)
-    folder: Path | None = None  # the prediction folder read (the report's picture grid)
-    root: Path | None = None  # the dataset root
-    seconds: float = 0.0  # wall time of this run's evaluation
+    unpaired: list[str] = field(default_factory=list)
+    folder: Path | None = None
+    root: Path | None = None
+    seconds: float = 0.0
 
 
 def parse_methods(spec: str) -> list[tuple[str, Path]]:
-    """``DIR[,DIR...]`` or ``NAME=DIR[,...]`` -> [(name, folder)]; names default to folder names."""
+    """The methods of a command line's ``--pred``: ``DIR[,DIR...]`` or ``NAME=DIR[,...]``.
+
+    Parameters
+    ----------
+    spec : str
+        Comma-separated folders, each optionally named ``NAME=DIR``.
+
+    Returns
+    -------
+    list of (str, Path)
+        ``(name, folder)`` per method, in order; a name defaults to the folder's name.
+
+    Raises
+    ------
+    ValueError
+        If two methods share a name: their rows could not be told apart.
+
+    Examples
+    --------
+    >>> parse_methods("maps/wss,mr=out/classic")
+    [('wss', PosixPath('maps/wss')), ('mr', PosixPath('out/classic'))]
+    """
     methods = []
     for item in filter(None, (part.strip() for part in spec.split(","))):
         name, _, folder = item.rpartition("=") if "=" in item else ("", "", item)
@@ -99,7 +150,30 @@ def match_predictions(pred_folder: Path, references: dict[str, Path], skip_missi
 def load_prediction(
     path: Path, shape: tuple[int, int], interpolation: str, strict: bool
 ) -> tuple[np.ndarray, bool]:
-    """Read a predicted map at the reference size; returns (map, whether it was resized)."""
+    """Read a predicted map at the size of its ground truth.
+
+    Parameters
+    ----------
+    path : Path
+        The map's file.
+    shape : (int, int)
+        ``(H, W)`` of the ground truth.
+    interpolation : {"bilinear", "nearest", "bicubic", "area"}
+        How a map of another size is resized.
+    strict : bool
+        Refuse a map of another size instead of resizing it.
+
+    Returns
+    -------
+    map : (H, W) uint8 ndarray
+    resized : bool
+        Whether the map was resized, so that the run can report it.
+
+    Raises
+    ------
+    SizeMismatchError
+        With ``strict``, for a map of another size.
+    """
     pred = read_prediction(path)
     if pred.shape == shape:
         return pred, False
@@ -136,9 +210,26 @@ def _run_jobs(job: Callable, jobs: list, workers: int, progress: Callable | None
 def evaluate_saliency(
     method: str, pred_root: Path, dataset_root: Path, evaluator: SaliencyEvaluator, **options
 ) -> EvalRun:
-    """One method's maps on one saliency dataset (any supported layout): the options
-    (``interpolation``, ``strict``, ``skip_missing``, ``workers``, ``progress``,
-    ``skip_unpaired``) are :func:`evaluate_saliency_methods`'."""
+    """One method's maps on one saliency dataset (any supported layout).
+
+    Parameters
+    ----------
+    method : str
+        The method's name in the tables.
+    pred_root : Path
+        Its folder of maps, or a folder holding one sub-folder per dataset name.
+    dataset_root : Path
+        The dataset.
+    evaluator : SaliencyEvaluator
+        The evaluator to fill (its convention).
+    **options
+        ``interpolation``, ``strict``, ``skip_missing``, ``workers``, ``progress``,
+        ``skip_unpaired``: as in :func:`evaluate_saliency_methods`.
+
+    Returns
+    -------
+    EvalRun
+    """
     (run,) = evaluate_saliency_methods(
         [(method, Path(pred_root), evaluator)], dataset_root, **options
     )
@@ -157,11 +248,43 @@ def evaluate_saliency_methods(
 ) -> list[EvalRun]:
     """Evaluate several methods' maps on one dataset, reading each mask once.
 
-    ``skip_missing``: score the images that have a map (the rest in
-    ``EvalRun.missing``); ``skip_unpaired``: leave out the dataset's images
-    without a mask and masks without an image (``EvalRun.unpaired``) instead of
-    refusing; ``strict``: refuse maps of another size instead of resizing them.
+    Parameters
+    ----------
+    methods : list of (str, Path, SaliencyEvaluator)
+        Name, prediction folder (or folder of per-dataset folders) and evaluator of each
+        method.
+    dataset_root : Path
+        The dataset, in any layout of ``weaksal data info``.
+    interpolation : {"bilinear", "nearest", "bicubic", "area"}, optional
+        How maps of another size are resized to their ground truth.
+    strict : bool, optional
+        Refuse maps of another size instead of resizing them.
+    skip_missing : bool, optional
+        Score the images that have a map (the rest in ``EvalRun.missing``) instead of
+        refusing.
+    workers : int, optional
+        Processes reading the pairs; the numbers do not depend on it.
+    progress : callable, optional
+        ``progress(iterable, total)`` wrapping the per-image results (a progress bar).
+    skip_unpaired : bool, optional
+        Leave out the dataset's images without a mask and masks without an image
+        (``EvalRun.unpaired``) instead of refusing.
 
+    Returns
+    -------
+    list of EvalRun
+        One per method, in order.
+
+    Raises
+    ------
+    LayoutError
+        If the dataset has no masks or a prediction folder does not exist.
+    UnpairedFileError
+        If images have no prediction (without ``skip_missing``), or a method has no map
+        of any image of the dataset.
+
+    Notes
+    -----
     Everything that depends on the ground truth alone (the mask, its
     centroid split, the weighted F-measure's distance fields and band) is
     computed once per image and shared by every method
@@ -239,7 +362,7 @@ def _segmentation_job(args: tuple) -> np.ndarray:
             "save predictions at the label size",
         )
     matrix = ConfusionMatrix(num_classes)
-    matrix.update(pred, label)
+    matrix.step(pred, label)
     return matrix.matrix
 
 
@@ -253,7 +376,42 @@ def evaluate_segmentation(
     workers: int = 1,
     progress: Callable | None = None,
 ) -> EvalRun:
-    """mIoU of palette/index PNG predictions against VOC-style label maps."""
+    """mIoU of palette/index PNG predictions against VOC-style label maps.
+
+    One :class:`~weaksal.metrics.segmentation.ConfusionMatrix` per image (in worker
+    processes when asked), summed over the split: the VOC mIoU, not a mean over images.
+
+    Parameters
+    ----------
+    method : str
+        The method's name in the tables.
+    pred_root : Path
+        Its folder of class-index maps (or of per-dataset folders).
+    dataset_root : Path
+        A VOC-style dataset.
+    split : str, optional
+        The split to score (for VOC, ``ImageSets/Segmentation/<split>.txt``); default
+        every image that has a label map.
+    num_classes : int, optional
+        Classes, background included (21 for VOC).
+    skip_missing : bool, optional
+        Score the images that have a prediction instead of refusing.
+    workers : int, optional
+        Processes reading the maps.
+    progress : callable, optional
+        ``progress(iterable, total)`` wrapping the per-image results.
+
+    Returns
+    -------
+    EvalRun
+        ``results`` as :meth:`ConfusionMatrix.results
+        <weaksal.metrics.segmentation.ConfusionMatrix.results>`; no per-image scores.
+
+    Raises
+    ------
+    SizeMismatchError
+        For a prediction of another size than its label map (class maps are not resized).
+    """
     index = open_dataset(dataset_root, split=split)
     references = {s.stem: s.mask for s in index if s.mask is not None}
     pairs, missing, extra = match_predictions(

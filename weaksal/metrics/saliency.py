@@ -47,18 +47,46 @@ POOLED = slice(258, 258 + len(POOLED_THRESHOLDS))  # ">= linspace(0, 1, 21)"
 
 @dataclass(frozen=True)
 class PairStats:
-    """Sufficient statistics of one pair: every metric follows from these."""
+    """Sufficient statistics of one pair: every metric follows from these.
 
-    tp: np.ndarray  # (279,) foreground pixels at or above each threshold
-    fp: np.ndarray  # (279,) background pixels at or above each threshold
-    fg: int  # ground-truth foreground pixels
-    size: int  # pixels
+    About 20 kB per image whatever its size, instead of the maps themselves, so a
+    dataset's pairs can be read in worker processes and summarised together
+    (:func:`scores_from_stats`).
+
+    Attributes
+    ----------
+    tp, fp : (279,) float ndarray
+        Foreground (``tp``) and background (``fp``) pixels at or above each threshold:
+        the 256 dynamic ones, then adaptive, binary and the 21 pooled ones (the module's
+        ``DYNAMIC``, ``ADAPTIVE``, ``BINARY`` and ``POOLED``).
+    fg : int
+        Ground-truth foreground pixels.
+    size : int
+        Pixels.
+    mae : float
+        Mean absolute error of the normalised map.
+    quadrants : (4, 2, 256) int64 ndarray
+        Raw-level histograms of the four S-measure quadrants, row 1 = foreground.
+    quadrant_weights : (4,) float ndarray
+        The quadrants' area fractions.
+    values : (256,) float64 ndarray
+        Normalised value of each raw level.
+    wfmeasure : float
+        Weighted F-measure; NaN unless computed.
+    constant_ssim : (4,) float ndarray
+        The reference's SSIM of quadrants flat in both maps, else NaN.
+    """
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fg: int
+    size: int
     mae: float
-    quadrants: np.ndarray  # (4, 2, 256) raw-level histograms per quadrant, row 1 = foreground
-    quadrant_weights: np.ndarray  # (4,) area fractions
-    values: np.ndarray  # (256,) normalised value of each raw level
-    wfmeasure: float  # NaN unless computed
-    constant_ssim: np.ndarray  # (4,) the reference's SSIM of quadrants flat in both maps, else NaN
+    quadrants: np.ndarray
+    quadrant_weights: np.ndarray
+    values: np.ndarray
+    wfmeasure: float
+    constant_ssim: np.ndarray
 
 
 def _centroid_quadrants(gt: np.ndarray, fg: int) -> tuple[int, int]:
@@ -112,22 +140,52 @@ class GroundTruth:
     the S-measure's centroid split and quadrant weights, the per-pixel
     ``gt << 8 | quadrant << 9`` part of the histogram index, and the weighted
     F-measure's distance fields and band (:class:`~weaksal.metrics.weighted_f.WeightedFGround`).
+
+    Attributes
+    ----------
+    mask : (H, W) bool ndarray
+        The ground truth, read as ``weaksal.metrics.conventions`` says.
+    fg : int
+        Foreground pixels.
+    split : (int, int)
+        ``(cy, cx)``: the S-measure's quadrant split.
+    gt_bits : (H, W) uint16 ndarray
+        ``gt << 8``.
+    index_bits : (H, W) uint16 ndarray
+        ``gt << 8 | quadrant << 9``.
+    weighted : WeightedFGround or None
+        None without structure metrics.
     """
 
-    mask: np.ndarray  # bool (H, W)
+    mask: np.ndarray
     fg: int
-    split: tuple[int, int]  # (cy, cx): the S-measure's quadrant split
-    gt_bits: np.ndarray  # uint16 (H, W): gt << 8
-    index_bits: np.ndarray  # uint16 (H, W): gt << 8 | quadrant << 9
-    weighted: WeightedFGround | None  # None without structure metrics
+    split: tuple[int, int]
+    gt_bits: np.ndarray
+    index_bits: np.ndarray
+    weighted: WeightedFGround | None
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(H, W)``, the size every prediction of this image must have."""
         return self.mask.shape
 
 
 def prepare_ground_truth(gt: np.ndarray, structure: bool = True) -> GroundTruth:
-    """The ground-truth half of :func:`pair_stats` (see :class:`GroundTruth`)."""
+    """The ground-truth half of :func:`pair_stats` (see :class:`GroundTruth`).
+
+    Parameters
+    ----------
+    gt : (H, W) ndarray
+        Ground-truth mask (uint8 grey, 0/1 or bool; see ``weaksal.metrics.conventions``).
+    structure : bool, optional
+        Also prepare the weighted F-measure's part; needed by ``pair_stats(...,
+        structure=True)``.
+
+    Returns
+    -------
+    GroundTruth
+        To pass to :func:`pair_stats` for every method's map of this image.
+    """
     mask = as_ground_truth(gt)
     fg = int(np.count_nonzero(mask))
     cy, cx = _centroid_quadrants(mask, fg)
@@ -140,9 +198,29 @@ def prepare_ground_truth(gt: np.ndarray, structure: bool = True) -> GroundTruth:
 
 
 def pair_stats(pred: np.ndarray, gt: np.ndarray | GroundTruth, structure: bool = True) -> PairStats:
-    """Read one pair (see ``weaksal.metrics.conventions``); ``structure`` adds weighted F.
+    """Read one pair once into the statistics every metric follows from.
 
-    ``gt``: a mask, or a :class:`GroundTruth` prepared once for several predictions.
+    Parameters
+    ----------
+    pred : (H, W) uint8, bool or float ndarray
+        Predicted map, read as ``weaksal.metrics.conventions`` says (floats in [0, 1]
+        are quantised to 8 bits, as a PNG stores them).
+    gt : (H, W) ndarray or GroundTruth
+        A mask, or a :class:`GroundTruth` prepared once for several predictions.
+    structure : bool, optional
+        Also compute the weighted F-measure, which reads the pixels a second time.
+
+    Returns
+    -------
+    PairStats
+
+    Raises
+    ------
+    ValueError
+        If the prediction is not a 2-D map or is a float map outside [0, 1], the two maps
+        differ in size, or ``structure`` is asked of a ground truth prepared without it.
+    TypeError
+        For a prediction that is neither uint8, bool nor float.
     """
     pred = as_prediction(pred)
     ground = gt if isinstance(gt, GroundTruth) else prepare_ground_truth(gt, structure)
@@ -234,10 +312,27 @@ def family_scores(tp, fp, fg, size, beta2: float = 0.3) -> dict[str, np.ndarray]
 
 
 def emeasure(tp, fp, fg, size) -> np.ndarray:
-    """Enhanced-alignment measure (Fan et al., IJCAI 2018) from counts, as the reference.
+    """Enhanced-alignment measure from confusion counts, as the reference computes it.
 
-    With an empty (full) ground truth it reduces to the fraction of pixels
-    predicted background (foreground), as in the reference.
+    The alignment matrix of a binarised map takes only four values (one per cell of the
+    confusion matrix), so the measure follows from the counts alone.
+
+    Parameters
+    ----------
+    tp, fp : float or ndarray
+        Foreground and background pixels predicted foreground, at one or more thresholds.
+    fg, size : float or ndarray
+        Ground-truth foreground pixels and pixels; broadcast against ``tp``.
+
+    Returns
+    -------
+    ndarray
+        E-measure, of the broadcast shape. With an empty (full) ground truth it reduces
+        to the fraction of pixels predicted background (foreground), as in the reference.
+
+    References
+    ----------
+    .. [1] Fan et al., IJCAI 2018 (the E-measure).
     """
     tp, fp, fg, size = np.broadcast_arrays(*(np.asarray(a, np.float64) for a in (tp, fp, fg, size)))
     pred_fg = tp + fp
@@ -276,9 +371,33 @@ def smeasure(
     constant_ssim: np.ndarray | None = None,
     alpha: float = 0.5,
 ) -> np.ndarray:
-    """S-measure (Fan et al., ICCV 2017) for a batch: (N, 4, 2, 256), (N, 4), (N, 256).
+    """S-measure of a batch of images, from their quadrant histograms.
 
-    ``constant_ssim`` (N, 4) overrides the SSIM of quadrants flat in both maps.
+    Object- and region-aware structural similarity, both computed from per-level
+    histograms: each quadrant's SSIM needs only the means, variances and covariance of
+    the map and the mask, which the histogram of raw levels split by ground truth gives.
+
+    Parameters
+    ----------
+    quadrants : (N, 4, 2, 256) ndarray
+        :attr:`PairStats.quadrants` of each image.
+    weights : (N, 4) ndarray
+        :attr:`PairStats.quadrant_weights`.
+    values : (N, 256) ndarray
+        :attr:`PairStats.values`, the normalised value of each raw level.
+    constant_ssim : (N, 4) ndarray, optional
+        Overrides the SSIM of quadrants flat in both maps (NaN: no override).
+    alpha : float, optional
+        Weight of the object term against the region term (0.5, the reference's).
+
+    Returns
+    -------
+    (N,) float ndarray
+        S-measure of each image.
+
+    References
+    ----------
+    .. [1] Fan et al., ICCV 2017 (the S-measure).
     """
     hist = quadrants.sum(axis=1)  # (N, 2, 256)
     size = hist.sum(axis=(1, 2)).astype(np.float64)
@@ -317,7 +436,19 @@ def smeasure(
 
 @dataclass
 class BatchScores:
-    """Every metric of a batch of N images; curves are (N, 256), index = threshold."""
+    """Every metric of a batch of N images.
+
+    Attributes
+    ----------
+    mae, smeasure, wfmeasure : (N,) float ndarray
+        Per image; ``smeasure`` and ``wfmeasure`` are NaN without structure metrics.
+    curves : dict of str to (N, 256) float ndarray
+        Each :data:`FAMILY` metric at the dynamic thresholds, index = threshold.
+    adaptive, binary : dict of str to (N,) float ndarray
+        Each :data:`FAMILY` metric at the adaptive and the binary threshold.
+    pooled_precision, pooled_recall : (N, 21) float ndarray
+        Precision and recall at ``POOLED_THRESHOLDS``, for the pooled convention.
+    """
 
     mae: np.ndarray
     smeasure: np.ndarray
@@ -325,14 +456,28 @@ class BatchScores:
     curves: dict[str, np.ndarray]
     adaptive: dict[str, np.ndarray]
     binary: dict[str, np.ndarray]
-    pooled_precision: np.ndarray  # (N, 21) at POOLED_THRESHOLDS
+    pooled_precision: np.ndarray
     pooled_recall: np.ndarray
 
 
 def scores_from_stats(
     stats: Sequence[PairStats], beta2: float = 0.3, structure: bool = True
 ) -> BatchScores:
-    """Derive every metric for a batch of images, vectorised over the batch."""
+    """Derive every metric for a batch of images, vectorised over the batch.
+
+    Parameters
+    ----------
+    stats : sequence of PairStats
+        One per image, from :func:`pair_stats`.
+    beta2 : float, optional
+        beta^2 of the F-measure (0.3, as every saliency paper).
+    structure : bool, optional
+        Derive the S-measure (``stats`` must then carry it; NaN otherwise).
+
+    Returns
+    -------
+    BatchScores
+    """
     tp = np.stack([s.tp for s in stats])
     fp = np.stack([s.fp for s in stats])
     fg = np.array([s.fg for s in stats], np.float64)[:, None]
@@ -362,7 +507,38 @@ def scores_from_stats(
 def image_scores(
     pred: np.ndarray, gt: np.ndarray, beta2: float = 0.3, structure: bool = True
 ) -> dict:
-    """Every metric of one image, as plain numbers and (256,) curves."""
+    """Every metric of one image, as plain numbers and (256,) curves.
+
+    For checking one map by hand; a dataset goes through
+    :class:`~weaksal.metrics.evaluator.SaliencyEvaluator`, which gives the same numbers
+    per image.
+
+    Parameters
+    ----------
+    pred : (H, W) uint8, bool or float ndarray
+        Predicted map (see ``weaksal.metrics.conventions``).
+    gt : (H, W) ndarray
+        Ground-truth mask.
+    beta2 : float, optional
+        beta^2 of the F-measure.
+    structure : bool, optional
+        Also compute the S-measure and the weighted F-measure (NaN otherwise).
+
+    Returns
+    -------
+    dict
+        ``mae``, ``smeasure``, ``wfmeasure``, and for every :data:`FAMILY` metric a dict
+        of ``adaptive``, ``binary`` (floats) and ``curve`` ((256,) over the thresholds).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((8, 8), np.uint8)
+    >>> gt[2:6, 2:6] = 255
+    >>> scores = image_scores(gt // 2, gt)  # the right shape at half the grey level
+    >>> scores["mae"], scores["fmeasure"]["adaptive"], round(scores["smeasure"], 3)
+    (0.0, 1.0, 1.0)
+    """
     batch = scores_from_stats([pair_stats(pred, gt, structure)], beta2, structure)
     out: dict = {
         "mae": float(batch.mae[0]),

@@ -14,14 +14,67 @@ IGNORE_INDEX = 255
 
 
 class ConfusionMatrix:
-    """Accumulates a ``(num_classes, num_classes)`` matrix; rows = label, columns = prediction."""
+    """Pixel counts of (label, prediction) pairs over a split, and the VOC scores they give.
+
+    The segmentation counterpart of :class:`~weaksal.metrics.evaluator.SaliencyEvaluator`,
+    with the same verbs: :meth:`step` adds one image, :meth:`results` summarises the split.
+    Only the matrix is kept, so images of any size can be added one at a time, and matrices
+    made in worker processes can be summed into one (``total.matrix += other.matrix``).
+
+    Parameters
+    ----------
+    num_classes : int, optional
+        Number of classes, background included (21 for PASCAL VOC: background + 20).
+    ignore_index : int, optional
+        Label value left out of every count (255, the "void" value of VOC's label maps).
+
+    Attributes
+    ----------
+    matrix : (num_classes, num_classes) int64 ndarray
+        ``matrix[label, prediction]`` pixel counts: rows are labels, columns predictions.
+
+    Examples
+    --------
+    Two images of a 3-class split; the 255 pixel counts nowhere, whatever is predicted there.
+
+    >>> import numpy as np
+    >>> matrix = ConfusionMatrix(num_classes=3)
+    >>> matrix.step(np.array([[0, 1], [1, 2]]), np.array([[0, 0], [1, 255]]))
+    >>> matrix.step(np.array([[1, 2]]), np.array([[1, 1]]))
+    >>> matrix.matrix
+    array([[1, 1, 0],
+           [0, 2, 1],
+           [0, 0, 0]])
+    >>> scores = matrix.results()
+    >>> scores["iou"]  # class 2 is only predicted: IoU 0, and it counts in the mean
+    array([0.5, 0.5, 0. ])
+    >>> round(scores["miou"], 4), scores["pixel_accuracy"]
+    (0.3333, 0.6)
+    """
 
     def __init__(self, num_classes: int = 21, ignore_index: int = IGNORE_INDEX):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
 
-    def update(self, pred: np.ndarray, label: np.ndarray) -> None:
+    def step(self, pred: np.ndarray, label: np.ndarray) -> None:
+        """Add one image's pixels to the matrix.
+
+        Parameters
+        ----------
+        pred : (H, W) integer ndarray
+            Predicted class of each pixel, in ``0 .. num_classes - 1``. Values under
+            ignored label pixels are not counted and not checked.
+        label : (H, W) integer ndarray
+            Ground-truth class of each pixel, or ``ignore_index``.
+
+        Raises
+        ------
+        ValueError
+            If the two maps differ in size, or a label or prediction value outside the
+            ignored pixels is not a class: a silently clipped or dropped value would give
+            a wrong mIoU that still looks plausible.
+        """
         pred = np.asarray(pred)
         label = np.asarray(label)
         if pred.shape != label.shape:
@@ -42,6 +95,19 @@ class ConfusionMatrix:
         ).reshape(self.num_classes, self.num_classes)
 
     def results(self) -> dict:
+        """The split's scores, from the matrix accumulated so far.
+
+        Returns
+        -------
+        dict
+            ``miou`` (float): mean of ``iou`` over the classes that have one;
+            ``iou`` ((num_classes,) float64 ndarray): TP / (TP + FP + FN) per class, NaN
+            for a class absent from both labels and predictions;
+            ``pixel_accuracy`` (float): fraction of counted pixels predicted right;
+            ``mean_accuracy`` (float): mean over the classes present in the labels of
+            the fraction of their pixels predicted right.
+            Each mean is NaN when nothing was counted.
+        """
         tp = np.diag(self.matrix).astype(np.float64)
         union = self.matrix.sum(axis=0) + self.matrix.sum(axis=1) - tp
         with np.errstate(invalid="ignore", divide="ignore"):

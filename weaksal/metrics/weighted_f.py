@@ -67,11 +67,23 @@ class WeightedFGround:
     """What the weighted F-measure needs of one ground truth alone: computed once per image
     and shared by every method evaluated on it (:func:`prepare_weighted_f`).
 
-    ``window`` is the foreground's bounding box with a margin of ``_PAD`` (clipped to the
-    image; ``margins`` pads it back with zeros where it crossed the border), ``base`` the
-    flat crop indices of the background band the 7x7 blur reaches, ``nearest`` the flat
-    crop index of each one's nearest foreground pixel (SciPy's tie order), ``decay`` the
-    per-pixel ``0.5 ** (dist / 5)``.
+    Every field but ``fg_count`` is None for an empty ground truth, whose measure is 0.
+
+    Attributes
+    ----------
+    fg_count : int
+        Foreground pixels.
+    window : (slice, slice) or None
+        The foreground's bounding box with a margin of ``_PAD``, clipped to the image.
+    margins : (int, int, int, int) or None
+        (top, bottom, left, right) zero padding that restores the part of the window
+        beyond the image border; None when the window lies inside the image.
+    base : (n,) intp ndarray or None
+        Flat crop indices of the background band the 7x7 blur reaches.
+    nearest : (n,) intp ndarray or None
+        Flat crop index of each band pixel's nearest foreground pixel (SciPy's tie order).
+    decay : (H, W) float64 ndarray or None
+        Per-pixel ``0.5 ** (dist / 5)``, dist the distance to the foreground.
     """
 
     fg_count: int
@@ -83,7 +95,18 @@ class WeightedFGround:
 
 
 def prepare_weighted_f(gt: np.ndarray) -> WeightedFGround:
-    """The ground-truth half of :func:`weighted_fmeasure_prepared` for boolean ``gt``."""
+    """The ground-truth half of :func:`weighted_fmeasure_prepared` for boolean ``gt``.
+
+    Parameters
+    ----------
+    gt : (H, W) bool ndarray
+        Ground-truth mask.
+
+    Returns
+    -------
+    WeightedFGround
+        The window, band, nearest-foreground indices and distance decay of ``gt``.
+    """
     if not gt.any():
         return WeightedFGround(0)
     height, width = gt.shape
@@ -135,7 +158,46 @@ def prepare_weighted_f(gt: np.ndarray) -> WeightedFGround:
 
 
 def weighted_fmeasure(pred: np.ndarray, gt: np.ndarray, beta: float = 1.0) -> float:
-    """Weighted F of a normalised float map ``pred`` in [0, 1] against boolean ``gt``."""
+    """Weighted F-measure of a normalised float map against a boolean mask.
+
+    Unlike the plain F-measure, errors are not all alike: foreground errors are blurred
+    with those around them (the paper's dependency between pixels), and a background
+    error counts more the farther it lies from the object, up to twice as much as next to
+    it (the paper's pixel importance).
+
+    Parameters
+    ----------
+    pred : (H, W) float ndarray
+        Map in [0, 1], already normalised (the evaluators pass the min-max normalised map).
+    gt : (H, W) bool ndarray
+        Ground-truth mask.
+    beta : float, optional
+        Weight of recall against precision, used as beta^2 in
+        ``(1 + beta) R P / (R + beta P)`` (1, as the reference).
+
+    Returns
+    -------
+    float
+        The weighted F-measure; 0 for an empty ground truth.
+
+    Notes
+    -----
+    The same number as the reference's full Euclidean feature transform and 7x7 blur, from
+    the thin band of background pixels the blur can carry back to the foreground (module
+    docstring).
+
+    References
+    ----------
+    .. [1] Margolin et al., CVPR 2014 (the weighted F-measure).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gt = np.zeros((8, 8), bool)
+    >>> gt[2:6, 2:6] = True
+    >>> round(weighted_fmeasure(gt.astype(float), gt), 4)
+    1.0
+    """
     pred = np.asarray(pred, dtype=np.float64)
     fg_error = lambda region: np.where(gt[region], 1 - pred[region], 0.0)  # noqa: E731
     return weighted_fmeasure_prepared(
@@ -145,8 +207,11 @@ def weighted_fmeasure(pred: np.ndarray, gt: np.ndarray, beta: float = 1.0) -> fl
 
 def distance_fields(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distance to the nearest foreground pixel (float32, exact) and the weight decay
-    ``0.5 ** (dist / 5)`` (float64). Squared distances are integers: rounding them
-    makes the decay exact and independent of how many threads OpenCV used."""
+    ``0.5 ** (dist / 5)`` (float64).
+
+    Squared distances are integers: rounding them makes the decay exact and independent
+    of how many threads OpenCV used.
+    """
     dist = cv2.distanceTransform(gt.view(np.uint8) ^ 1, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     d2 = (dist * dist + 0.5).astype(np.int32)
     height, width = gt.shape
@@ -156,7 +221,27 @@ def distance_fields(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def weighted_fmeasure_from_levels(
     pair_index: np.ndarray, values: np.ndarray, ground: WeightedFGround, beta: float = 1.0
 ) -> float:
-    """Weighted F from per-pixel ``level + 256 * gt`` and the normalised value of each level."""
+    """Weighted F from per-pixel ``level + 256 * gt`` and the normalised value of each level.
+
+    The evaluators' entry: the map's 256 grey levels go through look-up tables instead
+    of being converted to float per pixel.
+
+    Parameters
+    ----------
+    pair_index : (H, W) integer ndarray
+        Raw grey level of each pixel, plus 256 on the foreground.
+    values : (256,) float64 ndarray
+        Normalised value of each raw level (:func:`~weaksal.metrics.conventions.normalisation`).
+    ground : WeightedFGround
+        The ground truth's part, from :func:`prepare_weighted_f`.
+    beta : float, optional
+        As in :func:`weighted_fmeasure`.
+
+    Returns
+    -------
+    float
+        The weighted F-measure of the pair.
+    """
     zeros = np.zeros(256)
     fg_lut = np.concatenate([zeros, 1 - values])  # |pred - gt| on the foreground
     fg_error = lambda region: np.take(fg_lut, pair_index[region])  # noqa: E731

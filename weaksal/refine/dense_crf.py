@@ -26,15 +26,37 @@ EPS = 1e-8
 
 @dataclass(frozen=True)
 class CRFPreset:
+    """The kernels and inference settings of one method's dense CRF (:data:`PRESETS`).
+
+    A method's pseudo-labels depend on these numbers, so each method keeps its own
+    original code's, instead of one shared setting.
+
+    Attributes
+    ----------
+    gaussian_sxy, gaussian_compat : float
+        Spatial sigma (pixels) and Potts weight of the smoothness kernel.
+    bilateral_sxy, bilateral_srgb, bilateral_compat : float
+        Spatial sigma (pixels), colour sigma (RGB levels) and Potts weight of the
+        appearance kernel.
+    iterations : int
+        Mean-field steps.
+    soft : bool
+        Return the foreground probability instead of the argmax.
+    size : int or None
+        Run at ``size`` x ``size``, as JSM does; None: at the image size.
+    tau : float or None
+        JSM's unary temperature; None: plain ``-log(p)`` unaries.
+    """
+
     gaussian_sxy: float
     gaussian_compat: float
     bilateral_sxy: float
     bilateral_srgb: float
     bilateral_compat: float
     iterations: int
-    soft: bool = False  # return the foreground probability instead of the argmax
-    size: int | None = None  # run at size x size, as JSM does
-    tau: float | None = None  # JSM's unary temperature
+    soft: bool = False
+    size: int | None = None
+    tau: float | None = None
 
 
 PRESETS: dict[str, CRFPreset] = {
@@ -70,9 +92,36 @@ def _preset(preset: str | CRFPreset) -> CRFPreset:
 def refine_saliency(
     image: np.ndarray, saliency: np.ndarray, preset: str | CRFPreset = "mws"
 ) -> np.ndarray:
-    """Two-label CRF refinement of a saliency map; uint8 (H, W): 0/255, or soft 0..255.
+    """Two-label dense CRF refinement of a saliency map into a pseudo-label.
 
-    ``saliency`` is uint8 or float in [0, 1], of any size (resized to the image).
+    The CRF pulls the map's boundary onto the image's colour edges: pixels of similar
+    colour and position are pushed towards the same label.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+    saliency : (h, w) uint8 or float ndarray
+        Map to refine, uint8 or float in [0, 1], of any size (resized to the image).
+    preset : str or CRFPreset, optional
+        ``"mws"``, ``"ssnet"`` or ``"jsm"`` (:data:`PRESETS`; see the module docstring),
+        or settings of one's own.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        0/255 (argmax), or with a ``soft`` preset (``jsm``) the foreground probability
+        scaled to 0..255.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset name.
+
+    References
+    ----------
+    .. [1] P. Kraehenbuehl and V. Koltun, "Efficient Inference in Fully Connected CRFs
+       with Gaussian Edge Potentials", NIPS 2011.
     """
     preset = _preset(preset)
     height, width = image.shape[:2]
@@ -105,7 +154,32 @@ def refine_saliency(
 def refine_segmentation(
     image: np.ndarray, probabilities: np.ndarray, preset: str | CRFPreset = "ssnet"
 ) -> np.ndarray:
-    """Multi-label CRF on a (C, H, W) softmax: uint8 (H, W) label map (argmax of Q)."""
+    """Multi-label dense CRF on class probabilities: SSNet's stage-2 pseudo-labels.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+    probabilities : (C, H, W) float ndarray
+        A softmax over C labels (background included), at the image size.
+    preset : str or CRFPreset, optional
+        Kernel settings; ``"ssnet"``, the released SSNet code's, by default.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        Label map: the argmax of the CRF's marginals.
+
+    Raises
+    ------
+    ValueError
+        If the probabilities and the image differ in size, or for an unknown preset.
+
+    References
+    ----------
+    .. [1] P. Kraehenbuehl and V. Koltun, "Efficient Inference in Fully Connected CRFs
+       with Gaussian Edge Potentials", NIPS 2011.
+    """
     preset = _preset(preset)
     probabilities = np.asarray(probabilities, np.float32)
     if probabilities.shape[1:] != image.shape[:2]:

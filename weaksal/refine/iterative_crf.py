@@ -107,12 +107,26 @@ def superpixel_features(graph: RegionGraph) -> tuple[np.ndarray, np.ndarray]:
 
 
 def initial_labels(graph: RegionGraph, coarse: np.ndarray, threshold: float = 0.65) -> np.ndarray:
-    """Algorithm 1, step 1: the initial superpixel labels alpha^0, (n,) bool.
+    """Algorithm 1, step 1: the initial superpixel labels alpha^0.
 
-    A superpixel starts as foreground when more than half of its pixels lie above ``threshold``
-    on the coarse map (float (H, W) in [0, 1], the superpixels' size). The paper says "mean
-    saliency > 0.5"; this is the code's rule. Superpixels touching the image border always
-    start as background: the code treats the border as background evidence.
+    A superpixel starts as foreground when more than half of its pixels lie above
+    ``threshold`` on the coarse map. The paper says "mean saliency > 0.5"; this is the
+    code's rule. Superpixels touching the image border always start as background: the
+    code treats the border as background evidence.
+
+    Parameters
+    ----------
+    graph : RegionGraph
+        The superpixels of the image.
+    coarse : (H, W) float ndarray
+        Coarse map in [0, 1], the superpixels' size.
+    threshold : float, optional
+        Foreground level of the coarse map (0.65: WSS round I).
+
+    Returns
+    -------
+    (n,) bool ndarray
+        True for the superpixels that start as foreground.
     """
     above = graph.region_fraction(np.asarray(coarse) > threshold)
     return (above > FOREGROUND_AREA_FRACTION) & ~graph.boundary
@@ -242,22 +256,49 @@ def iterative_crf(
 ) -> np.ndarray:
     """Refine a coarse saliency map into a binary pseudo-label with the WSS iterative CRF.
 
+    The CRF's GMMs learn the object's and the background's colour (and position) from the
+    coarse map itself, and refitting them on the refined labels (the EM-like rounds) makes the result
+    robust to errors of the initial labels.
+
     Parameters
     ----------
-    image : RGB uint8 (H, W, 3).
-    coarse : coarse saliency map, float in [0, 1] or uint8 0..255, (h, w) of any size; it is
-        resized (bilinear) to the image.
-    threshold : the coarse map is foreground above this (0.65: WSS round I; round II used 0.4).
-    labels : precomputed superpixels (H, W), contiguous 0..n-1; default SLIC with about 500
-        regions (the original used Dollar's SE superpixels, k = 512).
-    rounds : outer EM rounds of Algorithm 1 (GMM refit + message passing), 5 in the paper.
-    mean_field_steps : mean-field updates per round, T = 5 in the paper.
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+    coarse : (h, w) float or uint8 ndarray
+        Coarse saliency map, float in [0, 1] or uint8 0..255, of any size; it is resized
+        (bilinear) to the image.
+    threshold : float, optional
+        The coarse map is foreground above this (0.65: WSS round I; round II used 0.4).
+    labels : (H, W) integer ndarray, optional
+        Precomputed superpixels, contiguous 0..n-1; default SLIC with about 500 regions
+        (the original used Dollar's SE superpixels, k = 512).
+    rounds : int, optional
+        Outer EM rounds of Algorithm 1 (GMM refit + message passing), 5 in the paper.
+    mean_field_steps : int, optional
+        Mean-field updates per round, T = 5 in the paper.
 
     Returns
     -------
-    uint8 (H, W) mask, 0 or 255. When fewer than 6 superpixels start as foreground, or a GMM
-    cannot be fitted, the thresholded coarse map ``coarse > threshold`` is returned instead,
-    as in the authors' code.
+    (H, W) uint8 ndarray
+        Mask, 0 or 255. When fewer than 6 superpixels start as foreground, or a GMM cannot
+        be fitted, the thresholded coarse map ``coarse > threshold`` is returned instead,
+        as in the authors' code.
+
+    Raises
+    ------
+    ValueError
+        If the image is not RGB uint8, or ``labels`` is not of the image's size.
+
+    Notes
+    -----
+    The deviations from the original (superpixels, the dropped edge term, feature scaling,
+    position in every round's GMMs) are listed in the module docstring.
+
+    References
+    ----------
+    .. [1] L. Wang, H. Lu, Y. Wang, M. Feng, D. Wang, B. Yin and X. Ruan, "Learning to
+       Detect Salient Objects with Image-level Supervision", CVPR 2017, Section 3.4 and
+       Algorithm 1.
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:

@@ -30,12 +30,39 @@ _ROUND = re.compile(r"^round_(\d+)$")
 
 
 class LabelStore:
-    """The label versions under ``root``; round 0 is conventionally the initial labels."""
+    """The label versions under ``root``; round 0 is conventionally the initial labels.
+
+    Rounds only go forward: once a round is committed its labels are final, and no
+    earlier round can be written any more, so a resumed run can never mix versions.
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder holding ``round_<k>/``; created on the first write.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> store = LabelStore(folder.name)
+    >>> store.write(1, "cat", np.zeros((2, 2), np.uint8)).name
+    'cat.png'
+    >>> store.latest() is None  # written, not committed: training cannot read it yet
+    True
+    >>> store.missing(1, ["cat", "dog"])
+    ['dog']
+    >>> store.commit(1, ["cat"], {"refiner": "mr"})
+    >>> store.latest(), store.info(1)
+    (1, {'labels': 1, 'refiner': 'mr'})
+    >>> folder.cleanup()
+    """
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
     def folder(self, round_: int) -> Path:
+        """``root/round_<round_>``, committed or not."""
         return self.root / f"round_{round_}"
 
     def rounds(self) -> list[int]:
@@ -55,10 +82,29 @@ class LabelStore:
         return rounds[-1] if rounds else None
 
     def is_committed(self, round_: int) -> bool:
+        """Whether round ``round_`` is final (its ``DONE.json`` is written)."""
         return (self.folder(round_) / DONE).is_file()
 
     def label_path(self, stem: str, round_: int | None = None) -> Path:
-        """Where ``stem``'s label of ``round_`` (default: the newest committed one) lives."""
+        """Where ``stem``'s label of a committed round lives.
+
+        Parameters
+        ----------
+        stem : str
+            The image's stem.
+        round_ : int, optional
+            The round; default the newest committed one.
+
+        Returns
+        -------
+        Path
+
+        Raises
+        ------
+        FileNotFoundError
+            If no round is committed yet, or ``round_`` is not: training must never read
+            a half-written round.
+        """
         if round_ is None:
             round_ = self.latest()
             if round_ is None:
@@ -68,12 +114,43 @@ class LabelStore:
         return self.folder(round_) / f"{stem}.png"
 
     def missing(self, round_: int, stems: Iterable[str]) -> list[str]:
-        """The stems whose label of ``round_`` is not written yet (what a resumed update still does)."""
+        """The stems whose label of ``round_`` is not written yet (what a resumed update still does).
+
+        Parameters
+        ----------
+        round_ : int
+        stems : iterable of str
+
+        Returns
+        -------
+        list of str
+            In the order of ``stems``.
+        """
         folder = self.folder(round_)
         return [stem for stem in stems if not (folder / f"{stem}.png").is_file()]
 
     def write(self, round_: int, stem: str, label: np.ndarray) -> Path:
-        """Write one label of an uncommitted round (atomically: never half a file)."""
+        """Write one label of an uncommitted round (atomically: never half a file).
+
+        Parameters
+        ----------
+        round_ : int
+            A round newer than every committed one.
+        stem : str
+            The image's stem.
+        label : (H, W) uint8 ndarray
+            The label, written as ``<stem>.png``.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Raises
+        ------
+        ValueError
+            If ``round_`` is committed, or not newer than the newest committed round.
+        """
         if self.is_committed(round_):
             raise ValueError(
                 f"{self.folder(round_)}: round {round_} is committed; labels are final"
@@ -87,7 +164,21 @@ class LabelStore:
         return path
 
     def commit(self, round_: int, stems: Iterable[str], info: dict[str, Any] | None = None) -> None:
-        """Declare round ``round_`` final; every one of ``stems`` must have its label."""
+        """Declare round ``round_`` final; every one of ``stems`` must have its label.
+
+        Parameters
+        ----------
+        round_ : int
+        stems : iterable of str
+            Every image the round must hold.
+        info : dict, optional
+            Recorded in ``DONE.json`` with the label count (see :meth:`info`).
+
+        Raises
+        ------
+        ValueError
+            If a label is missing.
+        """
         stems = list(stems)
         missing = self.missing(round_, stems)
         if missing:
@@ -98,5 +189,11 @@ class LabelStore:
         write_json(self.folder(round_) / DONE, {"labels": len(stems), **(info or {})})
 
     def info(self, round_: int) -> dict[str, Any]:
-        """What :meth:`commit` recorded for a committed round."""
+        """What :meth:`commit` recorded for a committed round.
+
+        Returns
+        -------
+        dict
+            ``labels`` (the count) and the ``info`` given to :meth:`commit`.
+        """
         return json.loads((self.folder(round_) / DONE).read_text())

@@ -1,4 +1,4 @@
-"""MWS's pseudo-label refinement by manifold ranking (Zeng et al., CVPR 2019, Sec. 3.3).
+"""MWS's pseudo-label refinement by manifold ranking (Zeng et al., CVPR 2019, Sec. 3.4, Eq. 8).
 
 Seeds are the superpixels whose mean is at least ``seed_factor`` times the
 map's mean in every source map; they are ranked on the MR graph
@@ -33,14 +33,51 @@ def mr_refine(
     labels: np.ndarray | None = None,
     seed_factor: float = 2.0,
 ) -> np.ndarray:
-    """MWS refinement of one or more saliency maps into a binary mask (uint8 0/255).
+    """MWS refinement of one or more saliency maps into a binary mask.
 
-    ``maps`` are (H, W) maps (uint8, or float in [0, 1]) of any size; each is
-    resized to the image. Seeds are regions whose mean is >= ``seed_factor`` x
-    the map's mean in every map (and above zero; the code's factor is 2, the
-    paper's "larger than the mean" is 1); when no region qualifies in all of them, the
-    mean of the maps gives the seeds instead (the original code is silent on
-    this case), and without any seed the mask is empty.
+    Each network attends to what its own task needs (CNet to the categories, PNet to the
+    caption); ranking every superpixel by its colour similarity to seeds salient in all
+    the maps brings in low-level colour similarity, so that the labels cover the
+    generally salient regions (the paper's reason for this step).
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+        RGB image.
+    maps : sequence of (h, w) ndarray
+        Saliency maps (uint8, or float in [0, 1]) of any size; each is resized to the
+        image. MWS refines the CNet and PNet maps together.
+    n_segments, compactness : int, float, optional
+        SLIC regions and compactness (200 and 20, the original code's).
+    theta : float, optional
+        Edge weights ``exp(-theta * d)``, d the normalised Lab distance (10).
+    alpha : float, optional
+        The ranking is ``(D - alpha W)^-1 y`` (0.99).
+    labels : (H, W) integer ndarray, optional
+        Precomputed superpixels instead of SLIC.
+    seed_factor : float, optional
+        Seeds are regions whose mean is >= ``seed_factor`` x the map's mean in every map
+        (and above zero; the code's factor is 2, the paper's "larger than the mean" is 1).
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        0/255: the regions whose normalised ranking is at least its mean. When no region
+        qualifies as a seed in all maps, the mean of the maps gives the seeds instead
+        (the original code is silent on this case), and without any seed the mask is
+        empty.
+
+    Raises
+    ------
+    ValueError
+        If ``maps`` is empty.
+
+    References
+    ----------
+    .. [1] Y. Zeng, Y. Zhuge, H. Lu, L. Zhang, M. Qian and Y. Yu, "Multi-source Weak
+       Supervision for Saliency Detection", CVPR 2019, Section 3.4, Eq. 8.
+    .. [2] C. Yang, L. Zhang, H. Lu, X. Ruan and M.-H. Yang, "Saliency Detection via
+       Graph-based Manifold Ranking", CVPR 2013.
     """
     height, width = image.shape[:2]
     resized = [probability_map(saliency, (height, width)) for saliency in maps]

@@ -35,7 +35,20 @@ REFINERS = Registry("refiner")
 
 @REFINERS.register("densecrf", several_maps=False, produces="binary")
 def dense_crf(image: np.ndarray, maps: Sequence[np.ndarray], preset: str = "mws") -> np.ndarray:
-    """Two-label dense CRF of the first map (preset ``mws`` by default); see :mod:`.dense_crf`."""
+    """Two-label dense CRF of the first map; see :func:`.dense_crf.refine_saliency`.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+    maps : sequence of ndarray
+        One map.
+    preset : str, optional
+        ``"mws"`` (default) or ``"ssnet"``: binary; ``"jsm"``: soft.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+    """
     from weaksal.refine.dense_crf import refine_saliency
 
     return refine_saliency(image, maps[0], preset)
@@ -43,7 +56,21 @@ def dense_crf(image: np.ndarray, maps: Sequence[np.ndarray], preset: str = "mws"
 
 @REFINERS.register("itercrf", several_maps=False, produces="binary")
 def iterative(image: np.ndarray, maps: Sequence[np.ndarray], threshold: float = 0.65) -> np.ndarray:
-    """WSS's iterative CRF; the map starts as foreground above ``threshold`` (round I 0.65)."""
+    """WSS's iterative CRF of the first map; see :func:`.iterative_crf.iterative_crf`.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+    maps : sequence of ndarray
+        One map.
+    threshold : float, optional
+        The map starts as foreground above this (WSS round I: 0.65).
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        0/255.
+    """
     from weaksal.refine.iterative_crf import iterative_crf
 
     return iterative_crf(image, maps[0], threshold=threshold)
@@ -53,7 +80,23 @@ def iterative(image: np.ndarray, maps: Sequence[np.ndarray], threshold: float = 
 def manifold_ranking(
     image: np.ndarray, maps: Sequence[np.ndarray], seed_factor: float = 2.0
 ) -> np.ndarray:
-    """MWS's refinement: seeds salient in every map, ranked on the superpixel graph."""
+    """MWS's refinement: seeds salient in every map, ranked on the superpixel graph.
+
+    See :func:`.manifold_ranking.mr_refine`.
+
+    Parameters
+    ----------
+    image : (H, W, 3) uint8 ndarray
+    maps : sequence of ndarray
+        One or more maps (MWS: CNet's and PNet's).
+    seed_factor : float, optional
+        A seed's mean is at least this times the map's mean, in every map.
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        0/255.
+    """
     from weaksal.refine.manifold_ranking import mr_refine
 
     return mr_refine(image, maps, seed_factor=seed_factor)
@@ -63,13 +106,48 @@ def manifold_ranking(
 def threshold_map(
     image: np.ndarray, maps: Sequence[np.ndarray], threshold: float = 0.5
 ) -> np.ndarray:
-    """``255`` where the first map (resized to the image) is above ``threshold``."""
+    """``255`` where the first map (resized to the image) is above ``threshold``.
+
+    No refinement at all: the baseline that shows what a refiner adds.
+
+    Parameters
+    ----------
+    image : (H, W, 3) ndarray
+        Gives the size only.
+    maps : sequence of ndarray
+        One map, read by :func:`~weaksal.refine.maps.probability_map`.
+    threshold : float, optional
+        In [0, 1].
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+        0/255.
+    """
     probability = probability_map(maps[0], image.shape[:2])
     return np.where(probability > threshold, 255, 0).astype(np.uint8)
 
 
 def accepted_options(name: str, **candidates) -> dict:
-    """The ``candidates`` refiner ``name`` takes (a stage can offer a threshold to any refiner)."""
+    """The ``candidates`` refiner ``name`` takes (a stage can offer a threshold to any refiner).
+
+    Parameters
+    ----------
+    name : str
+        A refiner of :data:`REFINERS`.
+    **candidates
+        Options a stage could pass.
+
+    Returns
+    -------
+    dict
+        Those of ``candidates`` that are parameters of the refiner.
+
+    Examples
+    --------
+    >>> accepted_options("itercrf", threshold=0.4, preset="mws")
+    {'threshold': 0.4}
+    """
     import inspect
 
     parameters = inspect.signature(REFINERS.get(name).target).parameters
@@ -83,11 +161,42 @@ def refine(
     output: Output | None = None,
     **options,
 ) -> np.ndarray:
-    """Refiner ``name`` on an RGB ``uint8`` image and its map(s); ``uint8 (H, W)``.
+    """Refiner ``name`` on an RGB ``uint8`` image and its map(s).
 
-    ``output``: ``None`` for the refiner's own kind, ``binary`` (0/255, a
-    soft result thresholded at 128, the project's rule for masks) or ``soft``
-    (a binary result is a valid soft map). Unknown options raise ``TypeError``.
+    Parameters
+    ----------
+    name : str
+        A refiner of :data:`REFINERS` (see the module docstring's table).
+    image : (H, W, 3) uint8 ndarray
+    maps : sequence of ndarray
+        The map(s) to refine, uint8 or float in [0, 1], of any size; several only for a
+        refiner that combines them (``mr``).
+    output : {None, "soft", "binary"}, optional
+        ``None`` for the refiner's own kind, ``"binary"`` (0/255, a soft result
+        thresholded at 128, the project's rule for masks) or ``"soft"`` (a binary result
+        is a valid soft map).
+    **options
+        The refiner's own options (``preset``, ``threshold``, ``seed_factor``).
+
+    Returns
+    -------
+    (H, W) uint8 ndarray
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``output``, no map, several maps for a one-map refiner, or
+        ``output="index"`` (class indices come from ``refine_segmentation``).
+    TypeError
+        For an option the refiner does not take.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((2, 2, 3), np.uint8)
+    >>> refine("threshold", image, [np.array([[0.2, 0.6], [0.8, 0.4]])])
+    array([[  0, 255],
+           [255,   0]], dtype=uint8)
     """
     entry = REFINERS.get(name)
     if output is not None and output not in OUTPUTS:
@@ -107,7 +216,25 @@ def refine(
 def refine_file(
     name: str, output: Output | None, options: dict, image_path, map_paths, out_path
 ) -> None:
-    """One image's refinement from files to a PNG (a top-level function: worker processes import it)."""
+    """One image's refinement from files to a PNG (a top-level function: worker processes import it).
+
+    Parameters
+    ----------
+    name, output, options
+        As in :func:`refine`.
+    image_path : Path
+        The RGB image.
+    map_paths : sequence of Path
+        Its map(s): the image's size, or a scaled copy of it (resized where used).
+    out_path : Path
+        The PNG written (atomically).
+
+    Raises
+    ------
+    SizeMismatchError
+        For a map rotated or of another aspect ratio than the image: another image's map
+        would give wrong labels.
+    """
     from weaksal.data.atomic import write_png
     from weaksal.data.imageio import read_image, read_prediction
     from weaksal.data.pairs import check_map_shape

@@ -135,7 +135,7 @@ def segmentation_scores(
         chunk = samples[start : start + batch_size]
         predictions = segment_images(model, [read_image(s.image) for s in chunk], size, device)
         for sample, prediction in zip(chunk, predictions, strict=True):
-            matrix.update(prediction, read_label_map(sample.mask))
+            matrix.step(prediction, read_label_map(sample.mask))
     model.train(was_training)
     results = matrix.results()
     return {
@@ -389,7 +389,7 @@ def pseudo_label_quality(sources: SSNetSources, folder: Path) -> dict[str, Any]:
         made = read_label_map(folder / f"{sample.stem}.png")
         truth = read_label_map(sample.mask)
         truth = cv2.resize(truth, made.shape[::-1], interpolation=cv2.INTER_NEAREST)
-        matrix.update(made, truth)
+        matrix.step(made, truth)
     results = matrix.results()
     return {"miou": results["miou"], "pixel_accuracy": results["pixel_accuracy"]}
 
