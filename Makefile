@@ -24,11 +24,14 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 demo: $(STAMP)
 	$(BIN)/weaksal demo --out demo_out
 
+# the layers of pyproject.toml's [tool.importlinter] first (a second), then every test
 test: $(STAMP) browser
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # under 3 minutes: leaves out the `slow` tests and those reading the real data (`data`)
 test-fast: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow and not data"
 
 # a smoke training run: the real WSS pipeline on a 40-image subset, a few steps a stage (minutes)

@@ -12,12 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from weaksal.batch import Job, run_batch
 from weaksal.classic.files import detect_file
 from weaksal.data import index_saliency
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.metrics.runner import evaluate_saliency
-from weaksal.paths import data_root
+from weaksal.plumbing.batch import Job, run_batch
+from weaksal.plumbing.paths import data_root
 
 PUBLISHED = {  # (dataset, method): {metric: value}
     ("ECSSD", "mr"): {"maxf": 0.742, "mae": 0.186},

@@ -21,11 +21,11 @@ import pydensecrf.densecrf as dcrf
 from weaksal.classic.mbplus import mbplus
 from weaksal.classic.mr import manifold_ranking_saliency
 from weaksal.classic.rbd import rbd
+from weaksal.classic.superpixels import slic_superpixels
 from weaksal.data import index_saliency, read_image
-from weaksal.paths import data_root
+from weaksal.plumbing.paths import data_root
 from weaksal.refine.dense_crf import refine_saliency
 from weaksal.refine.iterative_crf import iterative_crf
-from weaksal.superpixels import slic_superpixels
 
 
 def direct_crf(image: np.ndarray, probability: np.ndarray) -> np.ndarray:

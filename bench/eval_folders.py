@@ -15,10 +15,10 @@ from pathlib import Path
 
 from weaksal.classic.ft import frequency_tuned
 from weaksal.data import index_saliency, read_image
-from weaksal.data.atomic import write_png
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.metrics.runner import evaluate_saliency
-from weaksal.paths import data_root
+from weaksal.plumbing.atomic import write_png
+from weaksal.plumbing.paths import data_root
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ import numpy as np
 from weaksal.classic.ft import frequency_tuned
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
-from weaksal.paths import data_root
+from weaksal.plumbing.paths import data_root
 
 
 def load_pairs(limit: int | None) -> list[tuple[np.ndarray, np.ndarray]]:

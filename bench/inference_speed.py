@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from weaksal.export import export_onnx
-from weaksal.inference import OnnxRuntime
+from weaksal.inference.export import export_onnx
+from weaksal.inference.runtimes import OnnxRuntime
 from weaksal.models import create_model, load_model, save_model
 
 SPEC = {

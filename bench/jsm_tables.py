@@ -37,9 +37,9 @@ import json
 import time
 from pathlib import Path
 
-from weaksal.data.atomic import write_json, write_text
 from weaksal.engine.config import load_config
 from weaksal.engine.stages import DONE
+from weaksal.plumbing.atomic import write_json, write_text
 
 CONFIG = "configs/jsm/jsm_efficientnet_lite0.yaml"
 ABLATION = ["data.train_limit=1000", "train.epochs=6", "update.every=2"]

@@ -21,17 +21,17 @@ from pathlib import Path
 import numpy as np
 from common import HEADER, row, score, scores_of
 
+from weaksal.api.promote import Promoter, promote_folder
 from weaksal.classic.files import write_detector_maps
-from weaksal.data.atomic import write_json
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.sources import dataset_path
-from weaksal.inference import TorchRuntime
+from weaksal.inference.runtimes import TorchRuntime
 from weaksal.methods import pseudo_labels
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model
+from weaksal.plumbing.atomic import write_json
 from weaksal.pretrained import resolve_model
-from weaksal.promote import Promoter, promote_folder
 
 SETS = ("ECSSD", "SOD")
 CLASSIC = {"MR": "mr", "MB+": "mbplus", "RBD": "rbd", "FT": "ft"}

@@ -20,11 +20,11 @@ import argparse
 import time
 from pathlib import Path
 
-from weaksal.data.atomic import write_json
 from weaksal.data.sources import split_samples
-from weaksal.inference import Promoter
+from weaksal.inference.promoter import Promoter
 from weaksal.methods.lps.gate import calibrate
 from weaksal.models import load_model
+from weaksal.plumbing.atomic import write_json
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import torch
 
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.data.sources import dataset_path, source_samples
-from weaksal.inference import TorchRuntime, predict_images, to_batch
+from weaksal.inference.runtimes import TorchRuntime, predict_images, to_batch
 from weaksal.models import MapAverage, load_model
 from weaksal.pretrained import resolve_model
 from weaksal.refine.dense_crf import refine_saliency

@@ -19,7 +19,7 @@ from pathlib import Path
 from common import label_quality_table
 
 from weaksal.data.sources import split_samples
-from weaksal.inference import TorchRuntime
+from weaksal.inference.runtimes import TorchRuntime
 from weaksal.methods.pseudo_labels import make_labels
 from weaksal.models import load_model
 

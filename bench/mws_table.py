@@ -20,14 +20,14 @@ import numpy as np
 from common import HEADER, row, score
 
 from weaksal.classic.files import write_detector_maps
-from weaksal.data.atomic import write_json, write_png
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_mask
 from weaksal.data.sources import dataset_path
-from weaksal.inference import TorchRuntime
+from weaksal.inference.runtimes import TorchRuntime
 from weaksal.methods import get_method
 from weaksal.methods.pseudo_labels import write_coarse_maps
 from weaksal.models import load_model
+from weaksal.plumbing.atomic import write_json, write_png
 from weaksal.pretrained import resolve_model
 
 SETS = ("ECSSD", "SOD")

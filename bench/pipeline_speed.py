@@ -33,8 +33,8 @@ import cv2
 import numpy as np
 
 from weaksal.data import index_saliency, read_image
-from weaksal.data.atomic import write_png
-from weaksal.paths import data_root
+from weaksal.plumbing.atomic import write_png
+from weaksal.plumbing.paths import data_root
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
@@ -90,7 +90,7 @@ def end_to_end(maps_of, files: list[Path], out: Path, batch: int) -> float:
 
 def inference(count: int, rounds: int, work: Path) -> None:
     import weaksal
-    from weaksal.export import export_onnx
+    from weaksal.inference.export import export_onnx
     from weaksal.pretrained import resolve_model
 
     files = [s.image for s in index_saliency(data_root() / "ECSSD")][:count]
@@ -119,7 +119,7 @@ def inference(count: int, rounds: int, work: Path) -> None:
 
 def predict_share(count: int, work: Path) -> None:
     import weaksal
-    from weaksal.predict import predict_folder
+    from weaksal.api.predict import predict_folder
 
     folder = work / "ecssd"
     folder.mkdir()
@@ -152,8 +152,8 @@ def classic_workers(work: Path, rounds: int) -> None:
     alternate for ``rounds`` rounds over all the images and each keeps its best round:
     the host's load drifts (these machines are shared), and a ratio of two runs
     minutes apart measured the drift as much as the workers."""
-    from weaksal.batch import Job, run_batch
     from weaksal.classic.files import detect_file
+    from weaksal.plumbing.batch import Job, run_batch
 
     samples = list(index_saliency(data_root() / "SOD"))
     best = {1: float("inf"), 2: float("inf")}

@@ -39,9 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from weaksal.data.atomic import write_json, write_text
 from weaksal.engine.config import load_config
 from weaksal.engine.stages import DONE
+from weaksal.plumbing.atomic import write_json, write_text
 
 ROWS = {  # row name: (run, stage)
     "SSNet-S": ("SS", "stage1"),
@@ -111,7 +111,7 @@ def class_baseline(classifier_file: Path, saliency_file: Path, tree: Path) -> fl
 
     from weaksal.data.imageio import read_image
     from weaksal.data.voc import index_voc, read_label_map
-    from weaksal.inference import TorchRuntime, predict_images, to_batch
+    from weaksal.inference.runtimes import TorchRuntime, predict_images, to_batch
     from weaksal.metrics.segmentation import ConfusionMatrix
     from weaksal.models import load_model
 
@@ -145,7 +145,7 @@ def label_rules(model_file: Path, tree: Path) -> dict[str, float]:
 
     from weaksal.data.imageio import read_image
     from weaksal.data.voc import index_voc, read_label_map
-    from weaksal.inference import to_batch
+    from weaksal.inference.runtimes import to_batch
     from weaksal.metrics.segmentation import ConfusionMatrix
     from weaksal.models import load_model
 

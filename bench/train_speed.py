@@ -32,8 +32,8 @@ from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.sources import split_samples
 from weaksal.engine.batches import step_loader
 from weaksal.engine.loop import prepare_images
-from weaksal.export import export_onnx
-from weaksal.inference import OnnxRuntime
+from weaksal.inference.export import export_onnx
+from weaksal.inference.runtimes import OnnxRuntime
 from weaksal.models import create_model, save_model
 from weaksal.nn.decoders import DECODERS
 

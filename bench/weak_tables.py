@@ -32,12 +32,12 @@ from pathlib import Path
 
 from common import score
 
-from weaksal.data.atomic import write_json
+from weaksal.api.promote import promote_folder
 from weaksal.data.discover import open_dataset
 from weaksal.data.sources import dataset_path
-from weaksal.inference import Promoter
+from weaksal.inference.promoter import Promoter
 from weaksal.methods.pseudo_labels import write_source_maps
-from weaksal.promote import promote_folder
+from weaksal.plumbing.atomic import write_json
 
 SETS = ("ECSSD", "SOD")
 COLUMNS = ("maxF pooled", "maxF", "MAE", "S")

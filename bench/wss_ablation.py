@@ -19,17 +19,17 @@ from pathlib import Path
 import torch
 from common import HEADER, row, score
 
-from weaksal.batch import Job, run_batch
 from weaksal.classic.files import write_detector_maps
 from weaksal.data.discover import open_dataset
 from weaksal.data.sources import dataset_path
 from weaksal.engine.config import load_config
 from weaksal.engine.schema import resolve_config
-from weaksal.inference import TorchRuntime
+from weaksal.inference.runtimes import TorchRuntime
 from weaksal.methods import pseudo_labels
 from weaksal.methods.wss import pipeline as wss
 from weaksal.methods.wss.config import SECTIONS
 from weaksal.models import load_model
+from weaksal.plumbing.batch import Job, run_batch
 from weaksal.refine.refiners import accepted_options, refine_file
 
 SETS = ("ECSSD", "SOD")

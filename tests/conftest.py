@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from weaksal.paths import data_root
+from weaksal.plumbing.paths import data_root
 
 
 @pytest.fixture(scope="session")

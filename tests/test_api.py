@@ -10,7 +10,7 @@ import weaksal
 from tests.conftest import disk_mask, make_pairs, random_rgb, save_image
 from weaksal.classic import get_detector
 from weaksal.data.imageio import read_image
-from weaksal.errors import UnpairedFileError, WeaksalError
+from weaksal.plumbing.errors import UnpairedFileError, WeaksalError
 
 
 def photo(shape=(45, 61), seed=3) -> np.ndarray:

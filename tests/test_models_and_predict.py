@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from weaksal.cli import app
 from weaksal.data.imageio import read_mask
-from weaksal.errors import CheckpointError
-from weaksal.inference import TorchRuntime, predict_images, sigmoid, to_batch
+from weaksal.inference.runtimes import TorchRuntime, predict_images, sigmoid, to_batch
 from weaksal.models import create_model, load_model, read_spec, save_model
+from weaksal.plumbing.errors import CheckpointError
 
 SPEC = {
     "architecture": "snet",
@@ -136,7 +136,7 @@ def test_onnx_export_matches_pytorch(model_file, photos, tmp_path):
     assert result.exit_code == 0, result.output
     # the exporter's torchvision-registration warnings and torch's FutureWarning stay quiet
     assert result.output.strip() == f"wrote {onnx_file}"
-    from weaksal.inference import OnnxRuntime
+    from weaksal.inference.runtimes import OnnxRuntime
 
     batch = to_batch(
         [np.asarray(Image.open(p).convert("RGB")) for p in sorted(photos.iterdir())], 64

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from tests.conftest import random_rgb, save_image
 from weaksal.cli import app
 from weaksal.data.voc import read_label_map
-from weaksal.inference import segment_images
+from weaksal.inference.runtimes import segment_images
 from weaksal.models import create_model, load_model, save_model
 
 runner = CliRunner()

@@ -11,11 +11,12 @@ from PIL import Image
 
 import weaksal.pretrained as pretrained
 from weaksal.data import index_saliency, read_image, read_mask
-from weaksal.digest import file_sha256
-from weaksal.errors import WeaksalError
-from weaksal.inference import TorchRuntime, predict_images
+from weaksal.inference.runtimes import TorchRuntime, predict_images
+from weaksal.methods import shipping
 from weaksal.methods.mws.pipeline import round_name
 from weaksal.models import create_model, load_model, save_model
+from weaksal.plumbing.digest import file_sha256
+from weaksal.plumbing.errors import WeaksalError
 
 SPEC = {"architecture": "snet", "backbone": "efficientnet_lite0", "input_size": 64}
 
@@ -42,7 +43,7 @@ def package_dir(tmp_path, monkeypatch):
 
 def test_ship_run_copies_half_model_logs_scores_and_writes_the_manifest(tmp_path, package_dir):
     model = tiny_run(tmp_path / "run")
-    target = pretrained.ship_run(tmp_path / "run", "tiny", "a test model")
+    target = shipping.ship_run(tmp_path / "run", "tiny", "a test model")
     assert target == package_dir / "tiny" and pretrained.shipped_names() == ["tiny"]
     assert sorted(p.name for p in (target / "logs").iterdir()) == ["round1.jsonl", "stage1.jsonl"]
     assert json.loads((target / "eval.json").read_text())["benchmarks"]["ECSSD"]["mae"] == 0.2
@@ -67,7 +68,7 @@ def test_shipping_writes_a_model_card_from_the_run_records(tmp_path, package_dir
     tiny_run(tmp_path / "run")
     argv = ["/x/weaksal/__main__.py", "train", "wss", "--config", "c.yaml", "--out", "r"]
     (tmp_path / "run" / "run.json").write_text(json.dumps({"argv": argv}))
-    target = pretrained.ship_run(tmp_path / "run", "tiny", "a test model")
+    target = shipping.ship_run(tmp_path / "run", "tiny", "a test model")
     card = (target / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: weaksal\n")
     assert "weaksal train wss --config c.yaml --out r" in card  # the command that made it
@@ -83,7 +84,7 @@ def test_shipped_model_cards_are_current_and_shown_by_the_cli(name):
     from typer.testing import CliRunner
 
     from weaksal.cli import app
-    from weaksal.pretrained.cards import card_text
+    from weaksal.methods.cards import card_text
 
     folder = pretrained.pretrained_dir(name)
     assert (folder / "README.md").read_text() == card_text(folder, name)  # no drift
@@ -110,26 +111,26 @@ def test_the_method_decides_what_ships_and_every_file_counts_in_the_limit(
         create_model(pnet_spec, pretrained="none"),
         pnet_spec,
     )
-    target = pretrained.ship_run(tmp_path / "run", "tiny")
+    target = shipping.ship_run(tmp_path / "run", "tiny")
     assert load_model(target / "pnet.safetensors")[1]["input_size"] == 32
     assert pretrained.resolve_model("tiny", role="caption") == target / "pnet.safetensors"
     assert pretrained.model_card("tiny")["description"].startswith("MWS (Zeng et al.")
     with pytest.raises(WeaksalError, match="has no promote network \\(it has: caption, saliency"):
         pretrained.resolve_model("tiny", role="promote")
     sizes = [(target / f).stat().st_size for f in ("model.safetensors", "pnet.safetensors")]
-    monkeypatch.setattr(pretrained, "MAX_SHIPPED_BYTES", sum(sizes) - 1)  # each fits, not both
+    monkeypatch.setattr(shipping, "MAX_SHIPPED_BYTES", sum(sizes) - 1)  # each fits, not both
     with pytest.raises(WeaksalError, match="over 25 MB"):
-        pretrained.ship_run(tmp_path / "run", "tiny")
+        shipping.ship_run(tmp_path / "run", "tiny")
     assert (target / "pnet.safetensors").is_file()  # the shipped model is left as it was
     assert model is not None
 
 
 def test_ship_run_refuses_an_unfinished_run_and_keeps_the_old_model(tmp_path, package_dir):
     tiny_run(tmp_path / "run")
-    pretrained.ship_run(tmp_path / "run", "tiny")
+    shipping.ship_run(tmp_path / "run", "tiny")
     (tmp_path / "run" / "eval.json").unlink()
     with pytest.raises(WeaksalError, match="eval.json.*weaksal train"):
-        pretrained.ship_run(tmp_path / "run", "tiny")
+        shipping.ship_run(tmp_path / "run", "tiny")
     assert (package_dir / "tiny" / "eval.json").is_file()
 
 
@@ -166,7 +167,7 @@ LAST_STEPS = {  # the last stage's log (from the run's config), where in the car
 @pytest.mark.parametrize("name", pretrained.shipped_names())
 def test_shipped_models_are_complete_and_small(name):
     folder = pretrained.pretrained_dir(name)
-    assert (folder / "model.safetensors").stat().st_size <= pretrained.MAX_SHIPPED_BYTES
+    assert (folder / "model.safetensors").stat().st_size <= shipping.MAX_SHIPPED_BYTES
     card = pretrained.model_card(name)
     _, spec = load_model(folder / "model.safetensors")
     assert card["config"]["method"] == spec["method"] == name
@@ -214,7 +215,7 @@ def test_shipped_saliency_models_find_ecssd_objects(real_data, name):
 
 
 def test_shipped_mws_model_card_and_caption_network():
-    from weaksal.caption import Captioner, resolve_captioner
+    from weaksal.api.caption import Captioner, resolve_captioner
 
     card = pretrained.model_card("mws")
     assert set(card["eval"]["components"]) >= {"Cls", "Cap", "Avg", "+AT", "+AC", "Sal"}
@@ -228,7 +229,7 @@ def test_shipped_mws_model_card_and_caption_network():
 
 
 def test_shipped_caption_vocabulary_is_the_one_coco_mini_builds(real_data):
-    from weaksal.caption import Captioner, resolve_captioner
+    from weaksal.api.caption import Captioner, resolve_captioner
     from weaksal.data.discover import open_dataset
     from weaksal.data.vocabulary import Vocabulary
 
@@ -238,8 +239,8 @@ def test_shipped_caption_vocabulary_is_the_one_coco_mini_builds(real_data):
 
 
 def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
+    from weaksal.data.render import TILE
     from weaksal.demo import PHOTOS, run_demo
-    from weaksal.render import TILE
 
     seen = []
     results = run_demo(
@@ -271,8 +272,8 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
 @pytest.mark.data
 def test_shipped_lps_model_promotes_mr_maps_on_ecssd(real_data):
     """On 10 ECSSD images the shipped promoter lowers MR's mean absolute error by 30%."""
+    from weaksal.api.promote import open_promoter
     from weaksal.classic import get_detector
-    from weaksal.promote import open_promoter
 
     root = real_data / "ECSSD"
     promoter = open_promoter("lps", iterations=3)

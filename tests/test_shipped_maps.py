@@ -48,7 +48,7 @@ def open_promotion():
 
 
 def open_segmentation():
-    from weaksal.detectors import open_segmenter
+    from weaksal.api.detectors import open_segmenter
 
     return open_segmenter("ssnet")
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from weaksal.classic.superpixels import region_graph, relabel, slic_superpixels
 from weaksal.data import read_image
-from weaksal.superpixels import region_graph, relabel, slic_superpixels
 
 
 def test_region_graph_statistics_on_a_hand_made_partition():

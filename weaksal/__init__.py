@@ -21,12 +21,12 @@ __version__ = "0.1.0"
 
 #: public name -> (module, attribute)
 _EXPORTS = {
-    "load": ("weaksal.detectors", "load"),
-    "Detector": ("weaksal.detectors", "Detector"),
-    "Promotion": ("weaksal.detectors", "Promotion"),
-    "Segmenter": ("weaksal.detectors", "Segmenter"),
-    "as_rgb": ("weaksal.detectors", "as_rgb"),
-    "render": ("weaksal.render", "render"),
+    "load": ("weaksal.api.detectors", "load"),
+    "Detector": ("weaksal.api.detectors", "Detector"),
+    "Promotion": ("weaksal.api.detectors", "Promotion"),
+    "Segmenter": ("weaksal.api.detectors", "Segmenter"),
+    "as_rgb": ("weaksal.api.detectors", "as_rgb"),
+    "render": ("weaksal.data.render", "render"),
     "evaluate": ("weaksal.metrics.evaluation", "evaluate"),
     "Evaluation": ("weaksal.metrics.evaluation", "Evaluation"),
     "check": ("weaksal.data.check", "check_dataset"),

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.errors import WeaksalError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -82,7 +82,7 @@ def friendly_errors(command):
             )
             raise typer.Exit(2) from None
         except ModuleNotFoundError as exc:  # a light install without this command's extra
-            from weaksal.extras import missing_extra
+            from weaksal.plumbing.extras import missing_extra
 
             message = missing_extra(exc)
             if message is None:
@@ -195,7 +195,7 @@ def models(
         return
     for line in list_models():
         typer.echo(line)
-    from weaksal.detectors import classic_names
+    from weaksal.api.detectors import classic_names
 
     typer.echo(f"classical detectors (no training): {', '.join(classic_names())}")
 
@@ -212,11 +212,11 @@ def classic(
     ),
 ) -> None:
     """Unsupervised saliency maps; existing outputs are kept (resumable)."""
-    from weaksal.batch import Job, run_batch
     from weaksal.classic import DETECTORS
     from weaksal.classic.files import detect_file
     from weaksal.data import index_images
     from weaksal.data.output_folder import prepare_output_folder
+    from weaksal.plumbing.batch import Job, run_batch
 
     if method not in DETECTORS:
         raise typer.BadParameter(f"unknown method {method!r}; choose from {', '.join(DETECTORS)}")
@@ -256,11 +256,11 @@ def refine(
     ),
 ) -> None:
     """Refine saliency maps into pseudo-labels; existing outputs are kept (resumable)."""
-    from weaksal.batch import Job, run_batch
     from weaksal.data import index_images
     from weaksal.data.layouts import files_by_stem, pair_by_stem
     from weaksal.data.output_folder import prepare_output_folder
-    from weaksal.errors import LayoutError
+    from weaksal.plumbing.batch import Job, run_batch
+    from weaksal.plumbing.errors import LayoutError
     from weaksal.refine.refiners import REFINERS, refine_file
 
     if method not in REFINERS:
@@ -617,7 +617,7 @@ def train(
     entry = get_method(resolved.get("method"))
     run_dir = out or Path("runs") / path.stem
     entry.target(resolved, run_dir, resume)
-    from weaksal.parallel import shard_from_env
+    from weaksal.plumbing.parallel import shard_from_env
 
     if shard_from_env()[0] != 0:  # rank 0 reports
         return
@@ -631,7 +631,7 @@ def train(
     models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
     typer.echo(  # one unwrapped line: scripts read it
         f"models: {', '.join(str(p) for p in models)}. Use: {next_command(entry, models[0])};"
-        f" ship: python -m weaksal.pretrained {run_dir} NAME"
+        f" ship: weaksal ship {run_dir} NAME"
     )
 
 
@@ -645,7 +645,7 @@ def logs(
 ) -> None:
     """A run's training logs as CSV (and TensorBoard), rebuilt from its metrics.jsonl files."""
     from weaksal.engine.log_views import export_run_logs
-    from weaksal.errors import LayoutError
+    from weaksal.plumbing.errors import LayoutError
 
     views = ("csv", "tensorboard") if tensorboard else ("csv",)
     written = export_run_logs(run, views)
@@ -654,6 +654,29 @@ def logs(
     typer.echo("wrote " + ", ".join(str(p) for p in written))
     if tensorboard:
         typer.echo(f"view: tensorboard --logdir {run}")
+
+
+@app.command("ship")
+@friendly_errors
+def ship(
+    run: Path = typer.Argument(None, help="A finished run folder of `weaksal train`."),
+    name: str = typer.Argument(None, help="The shipped model's name (wss, mws, lps...)."),
+    description: str = typer.Option(
+        None, help="One line for the model card (default: the method's)."
+    ),
+    card: str = typer.Option(None, metavar="NAME", help="Only rewrite this shipped model's card."),
+) -> None:
+    """Ship a finished run as a packaged model (or rewrite a shipped model's card)."""
+    from weaksal.methods.cards import write_card
+    from weaksal.methods.shipping import ship_run
+    from weaksal.pretrained import pretrained_dir
+
+    if card:
+        typer.echo(f"wrote {write_card(pretrained_dir(card), card)}")
+    elif run is not None and name:
+        typer.echo(f"shipped {ship_run(run, name, description)}")
+    else:
+        raise typer.BadParameter("give RUN NAME, or --card NAME")
 
 
 @app.command("predict")
@@ -696,10 +719,10 @@ def predict(
 
     Python: ``weaksal.load(model)(image)``.
     """
+    from weaksal.api.detectors import load, open_segmenter
+    from weaksal.api.predict import predict_folder
     from weaksal.data.layouts import index_inputs
-    from weaksal.detectors import load, open_segmenter
-    from weaksal.predict import predict_folder
-    from weaksal.render import OUTPUT_TYPES
+    from weaksal.data.render import OUTPUT_TYPES
 
     paths = list(inputs or []) + ([images] if images else [])
     if not paths:
@@ -782,7 +805,7 @@ def promote(
     ),
 ) -> None:
     """Promote any detector's maps with LPS; resumable; shards itself across torchrun processes."""
-    from weaksal.promote import open_promoter, promote_folder
+    from weaksal.api.promote import open_promoter, promote_folder
 
     _report_unused(images)
 
@@ -835,7 +858,7 @@ def caption(
     device: str = typer.Option("cpu", help="torch device: auto, cpu, cuda, cuda:1, mps."),
 ) -> None:
     """Captions from MWS's caption network (PNet): what it learned to say about an image."""
-    from weaksal.caption import Captioner, resolve_captioner
+    from weaksal.api.caption import Captioner, resolve_captioner
     from weaksal.data.imageio import read_image
     from weaksal.data.layouts import index_inputs
 
@@ -888,7 +911,7 @@ def export_onnx_command(
     out: Path = typer.Option(..., help="Where to write the .onnx file."),
 ) -> None:
     """ONNX export with a dynamic batch dimension, for `predict --model FILE.onnx`."""
-    from weaksal.export import export_onnx
+    from weaksal.inference.export import export_onnx
     from weaksal.pretrained import resolve_model
 
     export_onnx(resolve_model(model), out)

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from weaksal.data import index_saliency, read_image, read_mask
-from weaksal.data.atomic import write_png
+from weaksal.data.render import header, tile, to_grey
 from weaksal.metrics import SaliencyEvaluator
-from weaksal.paths import data_root
-from weaksal.render import header, tile, to_grey
+from weaksal.plumbing.atomic import write_png
+from weaksal.plumbing.paths import data_root
 
 #: the shipped models that beat MR on the first 20 ECSSD images (BENCHMARKS.md, issue 18)
 DEMO_MODELS = ("wss", "jsm", "mws")
@@ -52,8 +52,8 @@ def run_demo(
     {detector: results}}``; ``scores`` is empty without the shared data.
     ``progress(iterable, total, label)`` wraps the work (a progress bar).
     """
-    from weaksal.detectors import load, open_promotion
-    from weaksal.render import to_overlay
+    from weaksal.api.detectors import load, open_promotion
+    from weaksal.data.render import to_overlay
 
     step = progress or (lambda iterable, total, label: iterable)
     bases = {"MR": load("mr"), **{Path(m).stem.upper(): load(m) for m in models}}

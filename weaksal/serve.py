@@ -8,7 +8,7 @@ standard library's threading HTTP server:
   detectors, and whether LPS promotion is available);
 * ``POST /api/maps?detectors=wss,mr&promote=1``: the request body is the
   image file's bytes; the answer holds, per detector, the map and the
-  cut-out as PNG data URLs (rendered by :mod:`weaksal.render`, the files
+  cut-out as PNG data URLs (rendered by :mod:`weaksal.data.render`, the files
   ``weaksal predict --type map|rgba`` writes) and the seconds it took.
 
 The client never names a file: images arrive as bytes and are decoded in
@@ -92,7 +92,7 @@ class Detectors:
     """The detectors the page offers, each loaded once on first use (thread-safe)."""
 
     def __init__(self, device: str = "cpu", promoter: str | None = "lps") -> None:
-        from weaksal.detectors import classic_names
+        from weaksal.api.detectors import classic_names
         from weaksal.pretrained import shipped_names
 
         self.device = device
@@ -114,7 +114,7 @@ class Detectors:
 
     def detector(self, name: str):
         """The detector ``name`` (a shipped model or a classical detector), loaded once."""
-        from weaksal.detectors import load
+        from weaksal.api.detectors import load
 
         if name not in self.networks + self.classic:
             raise RequestError(
@@ -127,7 +127,7 @@ class Detectors:
 
         One request at a time uses the promoter: ``left`` belongs to its last call.
         """
-        from weaksal.detectors import open_promotion
+        from weaksal.api.detectors import open_promotion
 
         promotion = self._cached("lps", lambda: open_promotion(self.promoter, self.device))
         with self._promote_lock:
@@ -157,7 +157,7 @@ class Detectors:
 
 def result_entry(name: str, image: np.ndarray, saliency: np.ndarray, seconds: float) -> dict:
     """What the page shows of one map: the grey map and the cut-out (PNG data URLs), timing."""
-    from weaksal.render import render
+    from weaksal.data.render import render
 
     return {
         "detector": name,

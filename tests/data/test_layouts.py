@@ -17,7 +17,12 @@ from weaksal.data.annotations import (
 )
 from weaksal.data.check import check_dataset
 from weaksal.data.voc import index_voc, read_label_map, voc_colormap
-from weaksal.errors import CorruptFileError, DuplicateStemError, LayoutError, UnpairedFileError
+from weaksal.plumbing.errors import (
+    CorruptFileError,
+    DuplicateStemError,
+    LayoutError,
+    UnpairedFileError,
+)
 
 STEMS = ["a", "b", "c"]
 

@@ -24,7 +24,7 @@ from weaksal.data.make_rgbd import (
     scene_depth,
     source_sets,
 )
-from weaksal.errors import CorruptFileError, SizeMismatchError, UnpairedFileError
+from weaksal.plumbing.errors import CorruptFileError, SizeMismatchError, UnpairedFileError
 
 
 def _digest(folder) -> dict[str, str]:

@@ -5,7 +5,7 @@ import pytest
 from tests.engine.tiny import make_dataset
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.discover import open_dataset
-from weaksal.errors import LayoutError
+from weaksal.plumbing.errors import LayoutError
 
 
 def test_split_file_selects_samples_and_refuses_unknown_splits(tmp_path):

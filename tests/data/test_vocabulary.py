@@ -6,7 +6,7 @@ import pytest
 
 from weaksal.data.annotations import read_coco_captions
 from weaksal.data.vocabulary import SPECIAL, Vocabulary, tokenize
-from weaksal.errors import CorruptFileError
+from weaksal.plumbing.errors import CorruptFileError
 
 CAPTIONS = [
     "A dog runs on the grass.",

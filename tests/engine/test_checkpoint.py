@@ -13,7 +13,7 @@ from weaksal.engine.checkpoint import (
     load_weights,
     save_checkpoint,
 )
-from weaksal.errors import CheckpointError
+from weaksal.plumbing.errors import CheckpointError
 
 
 def make_mlp(seed: int = 0) -> nn.Module:

@@ -13,7 +13,7 @@ from weaksal.engine.config import (
     run_record,
     write_run_files,
 )
-from weaksal.errors import ConfigError, WeaksalError
+from weaksal.plumbing.errors import ConfigError, WeaksalError
 
 BASE = """\
 model:

@@ -10,8 +10,8 @@ import yaml
 
 from weaksal.engine.config import load_config
 from weaksal.engine.schema import TrainSection, resolve_config
-from weaksal.errors import ConfigError
 from weaksal.methods import METHODS, get_method
+from weaksal.plumbing.errors import ConfigError
 from weaksal.pretrained import pretrained_dir, shipped_names
 
 CONFIGS = sorted(p for p in Path("configs").glob("*/*.yaml") if p.parent.name != "base")

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from weaksal.batch import Job, run_batch
 from weaksal.engine.stages import Stage, run_pipeline, stage_done
+from weaksal.plumbing.batch import Job, run_batch
 
 
 def test_finished_stages_are_skipped_and_an_interrupted_one_keeps_its_files(tmp_path):

@@ -65,7 +65,7 @@ def test_train_reads_the_method_from_the_config_and_says_where_the_models_are(ti
     output = _finish(_train(config, run, "train.steps=2", "engine.val_every=2", method=()))
     assert f"models: {run / 'best.safetensors'}" in output  # the reference ships its best
     assert f"Use: weaksal predict IMAGES --model {run / 'best.safetensors'}" in output
-    assert f"python -m weaksal.pretrained {run} NAME" in output
+    assert f"weaksal ship {run} NAME" in output
     assert json.loads((run / "run.json").read_text())["argv"][1:3] == ["train", "--config"]
 
 

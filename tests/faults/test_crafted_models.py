@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tests.faults.helpers import TINY_SPEC, tiny_model
-from weaksal.errors import CheckpointError
 from weaksal.models import load_model
+from weaksal.plumbing.errors import CheckpointError
 
 
 @pytest.fixture(scope="module")

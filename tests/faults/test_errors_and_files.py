@@ -10,9 +10,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from weaksal.data import atomic
-from weaksal.data.atomic import write_json, write_png
-from weaksal.errors import CorruptFileError, DataError, SizeMismatchError
+from weaksal.plumbing import atomic
+from weaksal.plumbing.atomic import write_json, write_png
+from weaksal.plumbing.errors import CorruptFileError, DataError, SizeMismatchError
 
 
 @pytest.mark.parametrize("cls", [DataError, CorruptFileError, SizeMismatchError])
@@ -38,7 +38,7 @@ def test_an_error_in_a_worker_process_reaches_the_parent_by_name():
 def test_an_error_rebuilt_from_a_data_loader_message_keeps_the_one_line_message():
     # torch's DataLoader rebuilds a worker's exception as exc_type(message)
     original = CorruptFileError("/data/b.jpg", "cannot decode image (truncated)", "re-export it")
-    wrapped = f"Caught CorruptFileError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n  File x\nweaksal.errors.CorruptFileError: {original}\n"
+    wrapped = f"Caught CorruptFileError in DataLoader worker process 0.\nOriginal Traceback (most recent call last):\n  File x\nweaksal.plumbing.errors.CorruptFileError: {original}\n"
     rebuilt = CorruptFileError(wrapped)
     assert str(rebuilt) == str(original)
     assert rebuilt.path.name == "b.jpg"

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import disk_mask, random_rgb, save_image
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.layouts import index_saliency
-from weaksal.errors import SizeMismatchError
+from weaksal.plumbing.errors import SizeMismatchError
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +77,7 @@ def test_sizes_are_cached_and_a_changed_file_is_read_again(tmp_path, monkeypatch
 
 def test_the_reference_config_refuses_an_unknown_mismatch_policy(tmp_path):
     from weaksal.engine.schema import SupervisedData, resolve_config
-    from weaksal.errors import ConfigError
+    from weaksal.plumbing.errors import ConfigError
 
     with pytest.raises(ConfigError, match="on_mismatch"):
         resolve_config({"data": {"on_mismatch": "ignore"}}, {"data": SupervisedData})
@@ -106,7 +106,7 @@ def test_refine_refuses_a_rotated_map_and_goes_on(tmp_path):
 
 def test_promote_refuses_a_prior_of_another_aspect_by_name(tmp_path):
     from tests.faults.helpers import RecordingPromoter
-    from weaksal.promote import promote_folder
+    from weaksal.api.promote import promote_folder
 
     save_image(tmp_path / "images" / "a.jpg", random_rgb((24, 32)))
     save_image(tmp_path / "priors" / "a.png", disk_mask((24, 24)))

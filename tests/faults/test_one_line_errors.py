@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.conftest import disk_mask, random_rgb, save_image
 from tests.faults.helpers import photos, tiny_model
 from weaksal.cli import app
-from weaksal.errors import CorruptFileError
+from weaksal.plumbing.errors import CorruptFileError
 
 runner = CliRunner()
 
@@ -47,7 +47,7 @@ def test_disk_full_outside_a_batch_is_one_line(tmp_path, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "model.onnx"))
 
-    monkeypatch.setattr("weaksal.export.export_onnx", full)
+    monkeypatch.setattr("weaksal.inference.export.export_onnx", full)
     model = tiny_model(tmp_path / "m.safetensors")
     result = runner.invoke(
         app, ["export", "onnx", "--model", str(model), "--out", str(tmp_path / "model.onnx")]

@@ -131,8 +131,8 @@ def test_invalid_numbers_are_refused_before_any_work(tmp_path, argv, words):
 )
 def test_invalid_training_numbers_are_refused_before_the_first_step(tmp_path, override, words):
     from weaksal.engine.config import load_config
-    from weaksal.errors import ConfigError
     from weaksal.methods import get_method
+    from weaksal.plumbing.errors import ConfigError
 
     config = load_config("configs/reference/fpn_efficientnet_lite0.yaml", [override])
     with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):

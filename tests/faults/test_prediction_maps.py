@@ -74,7 +74,7 @@ def test_ground_truth_keeps_the_zero_one_rule(tmp_path):
 
 
 def test_promote_reads_a_faint_prior_as_faint(tmp_path):
-    from weaksal.promote import promote_folder
+    from weaksal.api.promote import promote_folder
 
     save_image(tmp_path / "images" / "a.jpg", random_rgb())
     save_image(tmp_path / "priors" / "a.png", np.ones((24, 32), np.uint8))

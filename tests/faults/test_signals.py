@@ -97,8 +97,8 @@ def test_sigterm_ends_the_run_cleanly_and_it_resumes(tmp_path):
 WRITER = """
 import sys, time
 from pathlib import Path
-from weaksal.data.atomic import atomic_path
-from weaksal.parallel import _one_thread
+from weaksal.plumbing.atomic import atomic_path
+from weaksal.plumbing.parallel import _one_thread
 _one_thread()  # what every pool worker runs first
 with atomic_path(Path(sys.argv[1]) / "map.png") as tmp:
     tmp.write_bytes(b"half")

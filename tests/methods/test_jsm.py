@@ -262,7 +262,7 @@ def test_the_trained_model_predicts_and_exports_from_rgb_alone(scenes, straight,
     from typer.testing import CliRunner
 
     from weaksal.cli import app
-    from weaksal.inference import OnnxRuntime, TorchRuntime, to_batch
+    from weaksal.inference.runtimes import OnnxRuntime, TorchRuntime, to_batch
 
     run, _ = straight
     images = scenes / "set" / "test" / "test_images"

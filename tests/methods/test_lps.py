@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 from typer.testing import CliRunner
 
+from weaksal.api.promote import Promoter, promote_folder
 from weaksal.cli import app
 from weaksal.data.datasets import resize_square
 from weaksal.data.imageio import read_prediction
@@ -16,7 +17,6 @@ from weaksal.methods.lps.pipeline import _detector_errors, detector_like_prior, 
 from weaksal.models import create_model, save_model
 from weaksal.models.lps import LPSNet, resize_prior
 from weaksal.nn.heads import SubPixelUpsample
-from weaksal.promote import Promoter, promote_folder
 
 SPEC = {"architecture": "lps", "backbone": "efficientnet_lite0", "input_size": 64}
 
@@ -330,7 +330,7 @@ def test_the_gate_leaves_priors_that_lps_makes_no_more_certain():
     [({"gate": "0.1"}, "not a number"), ({"gate": 0.1, "gate_floor": 1.5}, r"outside \[0, 1\]")],
 )
 def test_a_model_file_with_a_bad_gate_is_refused_naming_the_file(spec, message, tmp_path):
-    from weaksal.errors import CheckpointError
+    from weaksal.plumbing.errors import CheckpointError
 
     model_file = tmp_path / "bad.safetensors"
     save_model(model_file, tiny_lps(), {**SPEC, "region": "conv", "embed_dim": 32, **spec})

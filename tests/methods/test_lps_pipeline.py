@@ -8,7 +8,7 @@ import pytest
 
 from tests.engine.tiny import make_dataset
 from weaksal.engine.config import load_config
-from weaksal.inference import Promoter
+from weaksal.inference.promoter import Promoter
 from weaksal.methods.lps import gate as lps_gate
 from weaksal.methods.lps import pipeline as lps
 from weaksal.models import load_model

@@ -13,11 +13,11 @@ import torch.nn.functional as F
 from tests.conftest import random_rgb, save_image
 from tests.engine.tiny import make_dataset
 from weaksal.backbones import create_backbone
+from weaksal.classic.superpixels import slic_superpixels
 from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
 from weaksal.data.weak import CaptionedImages, caption_pairs
-from weaksal.errors import ConfigError, LayoutError
 from weaksal.methods import table_models
 from weaksal.methods.mws import config as mws_config
 from weaksal.methods.mws import losses as mws_losses
@@ -25,8 +25,8 @@ from weaksal.methods.mws import pipeline as mws
 from weaksal.models import MapAverage, Outputs
 from weaksal.models._parts import LastStage
 from weaksal.models.mws import AttentionModule, CNet, PNet
+from weaksal.plumbing.errors import ConfigError, LayoutError
 from weaksal.refine.refiners import refine
-from weaksal.superpixels import slic_superpixels
 
 
 def _encoder():

@@ -6,10 +6,9 @@ import numpy as np
 import torch
 
 from tests.engine.tiny import make_dataset
-from weaksal.data.atomic import write_png
 from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import Sample, index_saliency
-from weaksal.inference import TorchRuntime, predict_images
+from weaksal.inference.runtimes import TorchRuntime, predict_images
 from weaksal.methods.pseudo_labels import (
     averaged_maps,
     foreground_fraction,
@@ -18,6 +17,7 @@ from weaksal.methods.pseudo_labels import (
 )
 from weaksal.methods.self_training import chosen_round
 from weaksal.models import create_model, save_model
+from weaksal.plumbing.atomic import write_png
 
 
 class ColumnRuntime:

@@ -10,9 +10,9 @@ from tests.conftest import random_rgb, save_image
 from weaksal.data.augment import random_affine
 from weaksal.data.layouts import Sample
 from weaksal.data.voc import read_label_map, voc_class_names, with_image_labels
-from weaksal.errors import CorruptFileError
 from weaksal.methods.ssnet.losses import pseudo_label_loss as ssnet_pseudo_label_loss
 from weaksal.methods.ssnet.pipeline import crf_label, decayed_lr
+from weaksal.plumbing.errors import CorruptFileError
 
 
 def _batch():

@@ -83,7 +83,7 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
 
 
 def test_an_unknown_refiner_is_refused_before_any_stage(tmp_path):
-    from weaksal.errors import ConfigError
+    from weaksal.plumbing.errors import ConfigError
 
     config = load_config("configs/wss/wss_efficientnet_lite0.yaml", ["labels.refine=crf"])
     with pytest.raises(ConfigError, match="labels.refine: unknown refiner 'crf'.*itercrf"):

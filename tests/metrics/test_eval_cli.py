@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from weaksal.classic.ft import frequency_tuned
 from weaksal.cli import app
 from weaksal.data import index_saliency, read_image, read_mask
-from weaksal.data.atomic import write_png
 from weaksal.metrics import SaliencyEvaluator
+from weaksal.plumbing.atomic import write_png
 
 runner = CliRunner()
 

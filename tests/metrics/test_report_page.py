@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 import weaksal
 from tests.conftest import disk_mask, make_pairs, save_image
 from weaksal.cli import app
+from weaksal.data.render import TILE
 from weaksal.metrics.report_page import disagreement, ranked_table, top_three
-from weaksal.render import TILE
 
 
 def test_top_three_ranks_distinct_values_and_shares_ties():

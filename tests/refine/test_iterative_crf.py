@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
+from weaksal.classic.superpixels import region_graph
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.refine.iterative_crf import initial_labels, iterative_crf
-from weaksal.superpixels import region_graph
 
 ECSSD_EVERY = 83  # 12 images spread over ECSSD's 1000: 0001, 0084, ..., 0914
 

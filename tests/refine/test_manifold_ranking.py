@@ -6,10 +6,10 @@ from tests.refine.helpers import synthetic_scene
 from weaksal.classic.ft import frequency_tuned
 from weaksal.classic.mr import manifold_ranking_saliency, ranking_affinity, ranking_operator
 from weaksal.classic.sr import spectral_residual
+from weaksal.classic.superpixels import region_graph, slic_superpixels
 from weaksal.data import index_saliency, read_image, read_mask
 from weaksal.metrics import SaliencyEvaluator
 from weaksal.refine.manifold_ranking import mr_refine
-from weaksal.superpixels import region_graph, slic_superpixels
 
 
 def test_affinity_edges_and_weights():

@@ -7,6 +7,6 @@ where the published ImageNet checkpoint lives.
 
 from __future__ import annotations
 
-from weaksal.registry import Registry
+from weaksal.plumbing.registry import Registry
 
 BACKBONES = Registry("backbone", discover="weaksal.backbones")

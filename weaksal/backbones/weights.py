@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from weaksal.errors import CheckpointError, WeightsUnavailableError
+from weaksal.plumbing.errors import CheckpointError, WeightsUnavailableError
 
 StateDict = dict[str, torch.Tensor]
 
@@ -104,7 +104,7 @@ def _from_package(name: str, source: WeightsSource) -> StateDict:
 
 def check_sha256_prefix(path: Path, prefix: str) -> None:
     """Refuse a weights file whose sha256 does not start with ``prefix`` (torchvision's naming)."""
-    from weaksal.digest import file_sha256
+    from weaksal.plumbing.digest import file_sha256
 
     digest = file_sha256(path)
     if not digest.startswith(prefix):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from weaksal.registry import Registry
+from weaksal.plumbing.registry import Registry
 
 #: name -> detector function ``(RGB uint8 (H, W, 3)) -> uint8 (H, W)``; info: ``reference``
 DETECTORS = Registry("detector", discover="weaksal.classic")

@@ -1,6 +1,6 @@
 """Classical detectors over files: one image file to one map PNG, and a whole list in parallel.
 
-Top-level functions, so that the worker processes of :func:`weaksal.batch.run_batch`
+Top-level functions, so that the worker processes of :func:`weaksal.plumbing.batch.run_batch`
 can import them; existing outputs are kept, so an interrupted run resumes.
 """
 
@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from weaksal.batch import Job, run_batch
 from weaksal.classic._registry import DETECTORS
-from weaksal.data.atomic import write_png
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import Sample
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.atomic import write_png
+from weaksal.plumbing.batch import Job, run_batch
+from weaksal.plumbing.errors import WeaksalError
 
 
 def detect_file(detector: str, image_path: Path, output: Path) -> None:

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from weaksal.classic._registry import DETECTORS
-from weaksal.superpixels import RegionGraph, region_graph, slic_superpixels
+from weaksal.classic.superpixels import RegionGraph, region_graph, slic_superpixels
 
 
 def ranking_affinity(graph: RegionGraph, theta: float = 10.0) -> np.ndarray:

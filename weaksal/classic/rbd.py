@@ -27,7 +27,7 @@ boundary regions taken as those within 8 pixels of the border. Only the
 removal of artificial image frames is left out.
 
 Units: colours are CIE Lab (L in 0..100) as computed by
-:func:`weaksal.superpixels.region_graph`, so colour distances and
+:func:`weaksal.classic.superpixels.region_graph`, so colour distances and
 colour sigmas are in Lab units; centroids are normalised to [0, 1] on each
 axis, so spatial distances and ``SIGMA_SPA`` are fractions of the image side.
 """
@@ -45,7 +45,7 @@ from skimage.filters import threshold_otsu
 from threadpoolctl import threadpool_limits
 
 from weaksal.classic._registry import DETECTORS
-from weaksal.superpixels import RegionGraph, region_graph, slic_superpixels
+from weaksal.classic.superpixels import RegionGraph, region_graph, slic_superpixels
 
 Variant = Literal["paper", "authors"]
 

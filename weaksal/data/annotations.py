@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from weaksal.errors import CorruptFileError
+from weaksal.plumbing.errors import CorruptFileError
 
 SYNSET_STEM = re.compile(r"^(n\d{8})_")
 _TAG_SEPARATORS = re.compile(r"[;|]")
@@ -174,7 +174,7 @@ def read_imagenet_det_lists(
 
 def write_tags_csv(tags: dict[str, tuple[str, ...]], path: str | Path) -> None:
     """``image,tags`` rows (tags joined by ``;``) that :func:`read_tags_csv` reads back."""
-    from weaksal.data.atomic import atomic_path
+    from weaksal.plumbing.atomic import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

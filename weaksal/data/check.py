@@ -17,8 +17,8 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import _grey, _open
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
 from weaksal.data.pairs import check_map_shape, size_problem
-from weaksal.errors import DataError, SizeMismatchError
-from weaksal.parallel import worker_pool
+from weaksal.plumbing.errors import DataError, SizeMismatchError
+from weaksal.plumbing.parallel import worker_pool
 
 
 @dataclass

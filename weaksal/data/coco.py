@@ -6,7 +6,7 @@ from pathlib import Path
 
 from weaksal.data.annotations import read_coco_captions, read_coco_categories
 from weaksal.data.layouts import DatasetIndex, OnBad, Sample, SkippedFile, files_by_stem
-from weaksal.errors import LayoutError, UnpairedFileError
+from weaksal.plumbing.errors import LayoutError, UnpairedFileError
 
 
 def coco_splits(root: str | Path) -> list[str]:

@@ -19,7 +19,7 @@ from weaksal.data.imageio import binarize, read_depth, read_image, read_mask
 from weaksal.data.layouts import Sample
 from weaksal.data.pairs import aligned_samples, check_map_shape, size_problem
 from weaksal.data.voc import read_label_map
-from weaksal.errors import SizeMismatchError, UnpairedFileError
+from weaksal.plumbing.errors import SizeMismatchError, UnpairedFileError
 
 
 def resize_square(array: np.ndarray, size: int) -> np.ndarray:

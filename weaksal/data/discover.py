@@ -33,7 +33,7 @@ from weaksal.data.layouts import (
     match_saliency_layout,
 )
 from weaksal.data.voc import index_voc
-from weaksal.errors import CorruptFileError, LayoutError
+from weaksal.plumbing.errors import CorruptFileError, LayoutError
 
 #: (name, folders, description) of every layout, for ``weaksal data info``.
 LAYOUT_TABLE: list[tuple[str, str, str]] = [

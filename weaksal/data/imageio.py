@@ -3,7 +3,7 @@
 What arrives in real datasets: JPEG/PNG/BMP/TIFF/WebP; greyscale, palette,
 RGBA, 16-bit; EXIF-rotated phone photos; masks stored 0/1, 0/255, 1-bit or
 anti-aliased grey. Each reader returns one canonical array and raises a
-:class:`~weaksal.errors.DataError` naming the file when it cannot.
+:class:`~weaksal.plumbing.errors.DataError` naming the file when it cannot.
 
 Conventions
 -----------
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from weaksal.errors import CorruptFileError, DecompressionBombError
+from weaksal.plumbing.errors import CorruptFileError, DecompressionBombError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 

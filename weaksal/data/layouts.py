@@ -3,7 +3,7 @@
 A *layout* names the sub-folders that hold images, masks and depth maps. The
 index built from it pairs files by stem (``0001.jpg`` with ``0001.png``) and
 never drops a file silently: unpaired files raise
-:class:`~weaksal.errors.UnpairedFileError`, or with ``on_bad="skip"`` are
+:class:`~weaksal.plumbing.errors.UnpairedFileError`, or with ``on_bad="skip"`` are
 listed in :attr:`DatasetIndex.skipped`.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from weaksal.data.imageio import IMAGE_SUFFIXES, is_image_file
-from weaksal.errors import DuplicateStemError, LayoutError, UnpairedFileError
+from weaksal.plumbing.errors import DuplicateStemError, LayoutError, UnpairedFileError
 
 OnBad = Literal["error", "skip"]
 

@@ -54,11 +54,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from weaksal.batch import Job, run_batch
-from weaksal.data.atomic import write_bytes, write_json, write_png, write_text
 from weaksal.data.discover import SPLIT_FILE, open_dataset, read_split_file
 from weaksal.data.imageio import read_image, read_mask
-from weaksal.errors import DataError
+from weaksal.plumbing.atomic import write_bytes, write_json, write_png, write_text
+from weaksal.plumbing.batch import Job, run_batch
+from weaksal.plumbing.errors import DataError
 
 SETS = ("train", "val", "test")
 #: folder names of each set, as the real RGB-D sets have them

@@ -32,13 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from weaksal.batch import Job, run_batch
-from weaksal.data.atomic import write_json, write_palette_png, write_text
 from weaksal.data.discover import SPLIT_FILE, open_dataset, read_split_file
 from weaksal.data.imageio import binarize, read_mask
 from weaksal.data.pairs import aligned_samples
 from weaksal.data.voc import voc_colormap
-from weaksal.errors import DataError, LayoutError
+from weaksal.plumbing.atomic import write_json, write_palette_png, write_text
+from weaksal.plumbing.batch import Job, run_batch
+from weaksal.plumbing.errors import DataError, LayoutError
 
 HALVES = ("train_saliency", "train_classification")
 

@@ -18,9 +18,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from weaksal.data.atomic import clean_stale_temporaries, write_json
 from weaksal.data.imageio import is_image_file
-from weaksal.errors import LayoutError
+from weaksal.plumbing.atomic import clean_stale_temporaries, write_json
+from weaksal.plumbing.errors import LayoutError
 
 RECORD = ".weaksal-output.json"
 

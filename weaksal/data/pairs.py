@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from weaksal.data.atomic import write_json
 from weaksal.data.imageio import image_size
 from weaksal.data.layouts import Sample
-from weaksal.errors import ConfigError, SizeMismatchError
-from weaksal.parallel import worker_pool
-from weaksal.paths import cache_root
+from weaksal.plumbing.atomic import write_json
+from weaksal.plumbing.errors import ConfigError, SizeMismatchError
+from weaksal.plumbing.parallel import worker_pool
+from weaksal.plumbing.paths import cache_root
 
 ON_MISMATCH = ("error", "skip")
 _POOL_ABOVE = 2000  # files; below this, spawning processes costs more than it saves

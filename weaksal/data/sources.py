@@ -8,7 +8,7 @@ from typing import Any
 
 from weaksal.data.discover import open_dataset
 from weaksal.data.layouts import Sample
-from weaksal.paths import data_root
+from weaksal.plumbing.paths import data_root
 
 
 def dataset_path(name: str | Path) -> Path:

@@ -17,9 +17,9 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-from weaksal.data.atomic import write_text
 from weaksal.data.discover import SPLIT_FILE, open_dataset, read_split_file
-from weaksal.errors import LayoutError
+from weaksal.plumbing.atomic import write_text
+from weaksal.plumbing.errors import LayoutError
 
 TAGS_FILE = "tags.csv"
 

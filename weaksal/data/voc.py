@@ -13,7 +13,7 @@ import numpy as np
 
 from weaksal.data.imageio import _open
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
-from weaksal.errors import CorruptFileError, LayoutError
+from weaksal.plumbing.errors import CorruptFileError, LayoutError
 
 VOC_CLASSES = (
     "background",

@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from weaksal.data.atomic import write_json
-from weaksal.errors import CorruptFileError
+from weaksal.plumbing.atomic import write_json
+from weaksal.plumbing.errors import CorruptFileError
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIAL = (PAD, START, END, UNK)

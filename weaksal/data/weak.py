@@ -8,7 +8,7 @@ them ever reads a mask.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from weaksal.data.datasets import SaliencyDataset, image_tensor, multi_hot
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import Sample
 from weaksal.data.vocabulary import Vocabulary
-from weaksal.errors import LayoutError
+from weaksal.plumbing.errors import LayoutError
 
 
 def tag_classes(samples: Sequence[Sample]) -> list[str]:
@@ -90,21 +90,26 @@ class CaptionedImages(Dataset):
 
 
 class UnlabelledImages(Dataset):
-    """``{"image", "regions"}``: the resized image and its SLIC regions (built in the loader workers)."""
+    """``{"image", "regions"}``: the resized image and its regions (built in the loader workers).
+
+    ``regions`` maps an RGB ``uint8 (H, W, 3)`` array to integer region labels
+    ``(H, W)`` (MWS passes SLIC superpixels, :mod:`weaksal.classic.superpixels`);
+    it is given rather than imported so that the data layer needs no detector
+    code, and must pickle (a module-level function or a ``functools.partial``)
+    to reach the loader's worker processes.
+    """
 
     def __init__(
-        self, samples: Sequence[Sample], size: int, n_segments: int = 200, compactness: float = 20.0
+        self, samples: Sequence[Sample], size: int, regions: Callable[[np.ndarray], np.ndarray]
     ) -> None:
         self.images = SaliencyDataset(samples, size, with_masks=False)
-        self.n_segments, self.compactness = n_segments, compactness
+        self.regions = regions
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> dict:
-        from weaksal.superpixels import slic_superpixels
-
         image = self.images[index]["image"]
         rgb = np.ascontiguousarray(image.permute(1, 2, 0).numpy())
-        regions = slic_superpixels(rgb, self.n_segments, self.compactness)
+        regions = self.regions(rgb)
         return {"image": image, "regions": torch.from_numpy(regions.astype(np.int64))}

@@ -96,7 +96,7 @@ def _limit_worker_threads(_: int) -> None:
     """Workers decode and resize; leave the cores to the training step."""
     import cv2
 
-    from weaksal.parallel import die_with_parent
+    from weaksal.plumbing.parallel import die_with_parent
 
     die_with_parent()
     cv2.setNumThreads(1)

@@ -32,8 +32,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from weaksal.data.atomic import honour_umask, write_text
-from weaksal.errors import CheckpointError
+from weaksal.plumbing.atomic import honour_umask, write_text
+from weaksal.plumbing.errors import CheckpointError
 
 TRAINER_STATE = "trainer_state.pt"
 _STEP_DIR = re.compile(r"^step-(\d{8,})$")

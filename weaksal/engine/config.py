@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 import weaksal
-from weaksal.data.atomic import write_json, write_text
-from weaksal.errors import ConfigError
+from weaksal.plumbing.atomic import write_json, write_text
+from weaksal.plumbing.errors import ConfigError
 
 
 class _Loader(yaml.SafeLoader):

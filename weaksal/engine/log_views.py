@@ -14,7 +14,7 @@ import json
 import warnings
 from pathlib import Path
 
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.errors import WeaksalError
 
 VIEWS = ("csv", "tensorboard")
 

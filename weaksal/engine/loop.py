@@ -73,7 +73,7 @@ def engine_device(engine: Mapping[str, Any]) -> torch.device:
     """The device a config's ``engine.accelerator`` names, for the stages that run outside a
     :class:`~weaksal.engine.trainer.Trainer` (pseudo-labels from a trained network), so a run
     asked to stay on the CPU never labels on a GPU (``auto``: the fastest device here)."""
-    from weaksal.devices import resolve_device
+    from weaksal.plumbing.devices import resolve_device
 
     accelerator = engine["accelerator"]
     return resolve_device({"gpu": "cuda"}.get(accelerator, accelerator))

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
-from weaksal.errors import ConfigError
+from weaksal.plumbing.errors import ConfigError
 
 #: top-level keys every config may have besides its sections
 TOP_LEVEL = ("method", "seed", "evaluate", "stage")

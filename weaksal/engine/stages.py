@@ -4,7 +4,7 @@ Each stage works in its own folder ``run_dir/<name>`` and is finished when its
 ``DONE.json`` exists; a re-run skips finished stages and re-enters an
 unfinished one, which resumes by itself: training stages from their newest
 checkpoint (:class:`~weaksal.engine.trainer.Trainer`), file-producing stages by
-keeping the files already written (:func:`weaksal.batch.run_batch`).
+keeping the files already written (:func:`weaksal.plumbing.batch.run_batch`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weaksal.data.atomic import write_json
+from weaksal.plumbing.atomic import write_json
 
 DONE = "DONE.json"
 

@@ -31,11 +31,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from weaksal.data.atomic import write_text
 from weaksal.engine.batches import step_loader
 from weaksal.engine.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from weaksal.engine.config import write_run_files
 from weaksal.engine.schema import EngineSection
+from weaksal.plumbing.atomic import write_text
 
 #: the engine section's defaults (typed in :class:`weaksal.engine.schema.EngineSection`)
 ENGINE_DEFAULTS: dict[str, Any] = dataclasses.asdict(EngineSection())

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weaksal.registry import Registry
+from weaksal.plumbing.registry import Registry
 
 METHODS = Registry("method", discover="weaksal.methods")
 
@@ -51,7 +51,7 @@ def register_method(
 
     ``supervision`` (what the method reads to learn) and ``limitations`` (what
     its models cannot do, as measured) go into the model cards of its shipped
-    models (:mod:`weaksal.pretrained.cards`); ``default_config`` (a path under
+    models (:mod:`weaksal.methods.cards`); ``default_config`` (a path under
     ``weaksal/configs``) is what ``weaksal train --config NAME`` trains.
     """
     for file, entry in shipped.items():

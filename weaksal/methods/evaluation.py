@@ -19,7 +19,7 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_image, read_mask
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import dataset_path
-from weaksal.inference import TorchRuntime, predict_images
+from weaksal.inference.runtimes import TorchRuntime, predict_images
 from weaksal.metrics.evaluator import SaliencyEvaluator
 
 
@@ -74,8 +74,8 @@ def evaluate_run(
     Reporting only: nothing here feeds back into training or model choice.
     Both max-F conventions are recorded.
     """
-    from weaksal.data.atomic import write_json
     from weaksal.models import load_model
+    from weaksal.plumbing.atomic import write_json
 
     run_dir = Path(run_dir)
     model_file = kept_model(run_dir)

@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from weaksal.batch import Job, run_batch
 from weaksal.classic import DETECTORS
 from weaksal.classic.files import write_detector_maps
-from weaksal.data.atomic import write_json, write_png
 from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
-from weaksal.inference import TorchRuntime, maps_at_original_size, sigmoid, to_batch
+from weaksal.inference.runtimes import TorchRuntime, maps_at_original_size, sigmoid, to_batch
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model
+from weaksal.plumbing.atomic import write_json, write_png
+from weaksal.plumbing.batch import Job, run_batch
 from weaksal.pretrained import resolve_model
 from weaksal.refine.refiners import REFINERS, accepted_options, refine_file
 
@@ -129,7 +129,7 @@ def label_quality(samples: list[Sample], folder: Path) -> dict[str, float]:
 def require_refiners(labels: dict[str, Any], keys: Sequence[str]) -> None:
     """Refuse unknown refiner names in ``labels[key]`` before any stage runs: the labels
     stages come after the first training stage, an hour into a pipeline."""
-    from weaksal.errors import ConfigError
+    from weaksal.plumbing.errors import ConfigError
 
     for key in keys:
         name = labels.get(key)
@@ -169,7 +169,7 @@ def make_labels(
     (folder / "labels").mkdir(parents=True, exist_ok=True)
     report = run_batch(refine_file, jobs, workers)
     if report.failed:
-        from weaksal.errors import WeaksalError
+        from weaksal.plumbing.errors import WeaksalError
 
         name, message = report.failed[0]
         raise WeaksalError(f"{len(report.failed)} pseudo-labels failed, first {name}: {message}")

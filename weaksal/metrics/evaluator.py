@@ -19,7 +19,7 @@ from weaksal.metrics.saliency import (
     pair_stats,
     scores_from_stats,
 )
-from weaksal.parallel import worker_pool
+from weaksal.plumbing.parallel import worker_pool
 
 MaxF = Literal["mean", "pooled"]
 #: Metrics where smaller is better (tables mark the best accordingly).

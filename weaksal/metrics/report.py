@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from weaksal.data.atomic import atomic_path, write_json, write_text
 from weaksal.metrics.conventions import convention_text
 from weaksal.metrics.runner import EvalRun
+from weaksal.plumbing.atomic import atomic_path, write_json, write_text
 
 #: (column, how to read it from results, higher is better)
 SALIENCY_COLUMNS: list[tuple[str, str, bool]] = [

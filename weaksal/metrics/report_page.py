@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from weaksal.data.atomic import atomic_path, write_png, write_text
+from weaksal.plumbing.atomic import atomic_path, write_png, write_text
 
 #: (column, path in a run's results, higher is better)
 REPORT_COLUMNS = [
@@ -146,8 +146,8 @@ def picture_grid(runs, stems: list[str]) -> np.ndarray | None:
     from weaksal.data.discover import open_dataset
     from weaksal.data.imageio import read_image, read_mask
     from weaksal.data.layouts import files_by_stem
+    from weaksal.data.render import header, tile
     from weaksal.metrics.runner import load_prediction
-    from weaksal.render import header, tile
 
     if not stems or runs[0].root is None:
         return None

@@ -19,11 +19,11 @@ from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import read_mask, read_prediction
 from weaksal.data.layouts import files_by_stem
 from weaksal.data.voc import read_label_map
-from weaksal.errors import LayoutError, SizeMismatchError, UnpairedFileError
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.metrics.saliency import PairStats, pair_stats, prepare_ground_truth
 from weaksal.metrics.segmentation import ConfusionMatrix
-from weaksal.parallel import worker_pool
+from weaksal.plumbing.errors import LayoutError, SizeMismatchError, UnpairedFileError
+from weaksal.plumbing.parallel import worker_pool
 
 INTERPOLATIONS = {
     "bilinear": cv2.INTER_LINEAR,

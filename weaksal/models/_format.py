@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from weaksal.errors import CheckpointError
 from weaksal.models._registry import architecture, complete_spec, create_model
+from weaksal.plumbing.errors import CheckpointError
 
 FORMAT = 2
 _FIX = "pass a model written by `weaksal train` or weaksal.models.save_model"
@@ -33,7 +33,7 @@ def save_model(
     """Write ``model`` and the ``spec`` that rebuilds it as one safetensors file, atomically."""
     from safetensors.torch import save_file
 
-    from weaksal.data.atomic import atomic_path
+    from weaksal.plumbing.atomic import atomic_path
 
     state = {}
     for key, value in model.state_dict().items():
@@ -172,7 +172,7 @@ def load_model(
     from safetensors import safe_open
     from safetensors.torch import load_file
 
-    from weaksal.devices import resolve_device
+    from weaksal.plumbing.devices import resolve_device
 
     device = resolve_device(device)
     path = Path(path)

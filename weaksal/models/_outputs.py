@@ -37,7 +37,7 @@ class Outputs:
     ``segmentation`` is at the input size for the paper layouts and at the
     decoder's resolution (stride 4) for the multi-scale decoders: C + 1
     full-size maps would double a training step; users up-sample it
-    (:func:`weaksal.inference.segment_images`).
+    (:func:`weaksal.inference.runtimes.segment_images`).
     """
 
     saliency: torch.Tensor | None = None  # (N, 1, H, W)

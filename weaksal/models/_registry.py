@@ -14,7 +14,7 @@ from typing import Any
 from torch import nn
 
 from weaksal.models._outputs import INPUTS, OUTPUT_FIELDS, TASKS
-from weaksal.registry import Entry, Registry
+from weaksal.plumbing.registry import Entry, Registry
 
 MODELS = Registry("architecture", discover="weaksal.models")
 

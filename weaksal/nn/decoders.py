@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from weaksal.registry import Registry
+from weaksal.plumbing.registry import Registry
 
 DECODERS = Registry("decoder")
 

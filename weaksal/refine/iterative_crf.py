@@ -23,7 +23,7 @@ Algorithm 1, as implemented by :func:`iterative_crf`:
 
 Deviations from the original (each also named where it happens):
 
-* Superpixels: SLIC (scikit-image, through :mod:`weaksal.superpixels`) instead of
+* Superpixels: SLIC (scikit-image, through :mod:`weaksal.classic.superpixels`) instead of
   Dollar's Structured-Edge superpixels (``spDetect``, k = 512). ``n_segments=550`` with
   compactness 20 gives about 520 superpixels on ECSSD-sized (300 x 400) images, close to the
   original count.
@@ -66,8 +66,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
 
+from weaksal.classic.superpixels import RegionGraph, region_graph, slic_superpixels
 from weaksal.refine.maps import probability_map
-from weaksal.superpixels import RegionGraph, region_graph, slic_superpixels
 
 # Superpixels: SLIC in place of Dollar's SE superpixels (k = 512). SLIC's connectivity
 # enforcement merges some fragments, so asking for 550 yields about 520 regions.

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from weaksal.data.atomic import write_json, write_png
+from weaksal.plumbing.atomic import write_json, write_png
 
 DONE = "DONE.json"
 _ROUND = re.compile(r"^round_(\d+)$")

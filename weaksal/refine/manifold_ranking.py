@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from weaksal.classic.mr import minmax, ranking_affinity, ranking_operator
+from weaksal.classic.superpixels import region_graph, slic_superpixels
 from weaksal.refine.maps import probability_map
-from weaksal.superpixels import region_graph, slic_superpixels
 
 
 def _seeds(region_values: np.ndarray, map_mean: float, factor: float = 2.0) -> np.ndarray:

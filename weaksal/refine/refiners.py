@@ -23,8 +23,8 @@ from typing import Literal
 
 import numpy as np
 
+from weaksal.plumbing.registry import Registry
 from weaksal.refine.maps import probability_map
-from weaksal.registry import Registry
 
 Output = Literal["soft", "binary", "index"]
 OUTPUTS = ("soft", "binary", "index")
@@ -235,9 +235,9 @@ def refine_file(
         For a map rotated or of another aspect ratio than the image: another image's map
         would give wrong labels.
     """
-    from weaksal.data.atomic import write_png
     from weaksal.data.imageio import read_image, read_prediction
     from weaksal.data.pairs import check_map_shape
+    from weaksal.plumbing.atomic import write_png
 
     image = read_image(image_path)
     maps = [read_prediction(path) for path in map_paths]

@@ -55,7 +55,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from weaksal.data.atomic import write_json
 from weaksal.data.augment import colour_jitter, flip_generator, random_affine
 from weaksal.data.datasets import RGBDDataset, resize_square
 from weaksal.data.discover import open_dataset
@@ -68,7 +67,6 @@ from weaksal.engine.schema import (
 )
 from weaksal.engine.stages import Stage, run_pipeline, stage_summary, start_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.errors import DataError
 from weaksal.methods.evaluation import (
     evaluate_model,
     headline,
@@ -81,6 +79,8 @@ from weaksal.methods.jsm.losses import ssm_target
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.jsm import NEGATIVE, SLOTS, gaussian_kernel, minmax
+from weaksal.plumbing.atomic import write_json
+from weaksal.plumbing.errors import DataError
 from weaksal.refine.label_store import LabelStore
 
 WORDS = SLOTS - 1  # caption words after the start slot

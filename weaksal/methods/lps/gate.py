@@ -2,7 +2,7 @@
 
 LPS trained on masks promotes weak priors a lot, but can redraw a strong
 detector's nearly right map with its own errors. The
-:class:`~weaksal.inference.Promoter` gate leaves a prior as it was when the
+:class:`~weaksal.inference.promoter.Promoter` gate leaves a prior as it was when the
 promoted map is not more certain than it by at least ``gate`` (certainty =
 mean ``|2p - 1|``) and the prior is at least ``floor`` certain itself. Which
 ``gate`` and ``floor`` are chosen here, on the ``val`` split only: the maps
@@ -36,7 +36,7 @@ import numpy as np
 
 from weaksal.data.imageio import read_image, read_mask, read_prediction
 from weaksal.data.layouts import Sample
-from weaksal.inference import Promoter, keeps_prior
+from weaksal.inference.promoter import Promoter, keeps_prior
 from weaksal.methods.pseudo_labels import write_source_maps
 from weaksal.metrics.evaluator import SaliencyEvaluator
 

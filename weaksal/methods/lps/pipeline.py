@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from weaksal.classic.files import write_detector_maps
-from weaksal.data.atomic import write_json
 from weaksal.data.augment import flip_generator
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.imageio import read_image, read_mask, read_prediction
@@ -38,12 +37,13 @@ from weaksal.engine.schema import (
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.inference import Promoter
+from weaksal.inference.promoter import Promoter
 from weaksal.methods.evaluation import headline, keep_best, kept_model
 from weaksal.methods.lps.config import SECTIONS
 from weaksal.methods.lps.gate import calibrate
 from weaksal.metrics.evaluator import SaliencyEvaluator
 from weaksal.models import load_model, save_model
+from weaksal.plumbing.atomic import write_json
 
 # detector's errors (``detector_like_prior``) before the flips; 0 = the paper's prior
 

@@ -35,13 +35,14 @@ quality against them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from weaksal.data.atomic import write_json
+from weaksal.classic.superpixels import slic_superpixels
 from weaksal.data.augment import flip_generator, random_hflip
 from weaksal.data.layouts import Sample
 from weaksal.data.sources import source_samples
@@ -59,7 +60,6 @@ from weaksal.engine.schema import (
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.errors import WeaksalError
 from weaksal.methods.evaluation import kept_model
 from weaksal.methods.mws.config import SECTIONS
 from weaksal.methods.mws.losses import binarise, coherence_targets, map_bce, sparsity_loss
@@ -67,6 +67,8 @@ from weaksal.methods.pseudo_labels import make_labels, require_refiners
 from weaksal.methods.self_training import fit_round, held_out, ship_best_round
 from weaksal.models import MapAverage, create_model, load_model, save_model
 from weaksal.nn.losses import multilabel_loss
+from weaksal.plumbing.atomic import write_json
+from weaksal.plumbing.errors import WeaksalError
 
 SNET = "snet.safetensors"  # a round's last weights (its best on val: best.safetensors)
 
@@ -169,9 +171,10 @@ def train_attention(
         loaders["captions"] = trainer.loader(dataset, batch, steps, 2)
     if coherence:
         mr = config["coherence"]
-        dataset = UnlabelledImages(
-            sources.unlabelled, size, int(mr["segments"]), float(mr["compactness"])
+        regions = partial(
+            slic_superpixels, n_segments=int(mr["segments"]), compactness=float(mr["compactness"])
         )
+        dataset = UnlabelledImages(sources.unlabelled, size, regions)
         loaders["unlabelled"] = trainer.loader(dataset, batch, steps, 3)
     w = config["weights"]
     rule = w["transfer_binarise"]
@@ -341,7 +344,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
     labels = config["labels"]
 
     def pseudo_labels(folder: Path) -> dict[str, Any]:
-        from weaksal.inference import TorchRuntime
+        from weaksal.inference.runtimes import TorchRuntime
 
         average = attention_average(last, device, bool(labels["normalise"]))
         runtime = TorchRuntime(average, device)
@@ -356,7 +359,7 @@ def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> d
         )
 
     def later_labels(folder: Path, previous: str) -> dict[str, Any]:
-        from weaksal.inference import TorchRuntime
+        from weaksal.inference.runtimes import TorchRuntime
 
         model = load_model(kept_model(run_dir / previous, SNET), device)[0]
         return make_labels(

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch.nn.functional as F
 
-from weaksal.data.atomic import write_json
 from weaksal.data.datasets import SaliencyDataset
 from weaksal.data.sources import split_samples
 from weaksal.engine.loop import image_mask_batch, network_spec, setup_network
@@ -27,6 +26,7 @@ from weaksal.engine.trainer import Trainer
 from weaksal.methods.evaluation import keep_best, validate_saliency
 from weaksal.methods.reference.config import SECTIONS
 from weaksal.models import save_model
+from weaksal.plumbing.atomic import write_json
 
 
 def train(config: dict[str, Any], run_dir: str | Path, resume: bool = True) -> dict[str, Any]:

@@ -39,7 +39,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from weaksal.data.atomic import write_json, write_palette_png, write_text
 from weaksal.data.augment import flip_generator, random_affine
 from weaksal.data.datasets import LabelMapDataset, SaliencyDataset, resize_square
 from weaksal.data.discover import open_dataset
@@ -55,13 +54,14 @@ from weaksal.engine.schema import (
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.errors import DataError, LayoutError
-from weaksal.inference import segment_images
+from weaksal.inference.runtimes import segment_images
 from weaksal.methods.evaluation import keep_best, kept_model
 from weaksal.methods.ssnet.config import SECTIONS
 from weaksal.methods.ssnet.losses import class_loss, pseudo_label_loss, saliency_loss
 from weaksal.metrics.segmentation import ConfusionMatrix
 from weaksal.models import create_model, load_model, save_model
+from weaksal.plumbing.atomic import write_json, write_palette_png, write_text
+from weaksal.plumbing.errors import DataError, LayoutError
 
 
 # -- data -----------------------------------------------------------------------
@@ -323,9 +323,9 @@ def make_stage2_labels(
     config: dict[str, Any], folder: Path, model_file: Path, sources: SSNetSources
 ) -> dict[str, Any]:
     """Pseudo-labels of every classification image, in parallel; finished ones are kept."""
-    from weaksal.batch import Job, run_job
-    from weaksal.inference import to_batch
-    from weaksal.parallel import worker_pool
+    from weaksal.inference.runtimes import to_batch
+    from weaksal.plumbing.batch import Job, run_job
+    from weaksal.plumbing.parallel import worker_pool
 
     settings, size = config["labels"], int(config["model"]["input_size"])
     model = load_model(model_file)[0]

@@ -20,7 +20,6 @@ from typing import Any
 
 import torch
 
-from weaksal.data.atomic import write_json
 from weaksal.data.augment import flip_generator, random_hflip
 from weaksal.data.sources import split_samples
 from weaksal.data.weak import TaggedImages, tag_classes
@@ -31,7 +30,7 @@ from weaksal.engine.schema import (
 )
 from weaksal.engine.stages import Stage, run_pipeline, start_pipeline
 from weaksal.engine.trainer import Trainer
-from weaksal.inference import TorchRuntime
+from weaksal.inference.runtimes import TorchRuntime
 from weaksal.methods.evaluation import kept_model
 from weaksal.methods.pseudo_labels import make_labels, require_refiners
 from weaksal.methods.self_training import fit_round, held_out, ship_best_round
@@ -39,6 +38,7 @@ from weaksal.methods.wss.config import SECTIONS
 from weaksal.models import create_model, load_model, save_model
 from weaksal.models.wss import load_stage1
 from weaksal.nn.losses import multilabel_loss
+from weaksal.plumbing.atomic import write_json
 
 FCN = "fcn.safetensors"  # a round's last weights (its best on val: best.safetensors)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.errors import WeaksalError
 
 
 class DeviceError(WeaksalError):

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from weaksal.data.vocabulary import Vocabulary
-from weaksal.devices import resolve_device
-from weaksal.errors import WeaksalError
-from weaksal.inference import to_batch
+from weaksal.inference.runtimes import to_batch
+from weaksal.plumbing.devices import resolve_device
+from weaksal.plumbing.errors import WeaksalError
 
 
 def resolve_captioner(model: str | Path) -> Path:

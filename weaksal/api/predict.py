@@ -1,7 +1,7 @@
 """``weaksal predict``: saliency maps for images and folders, batched, resumable, shardable.
 
 Maps are written as 8-bit PNG at each image's original size, named by stem
-(or, with ``--type``, masks, cut-outs or overlays: :mod:`weaksal.render`).
+(or, with ``--type``, masks, cut-outs or overlays: :mod:`weaksal.data.render`).
 With ``--task seg`` a segmentation model (SSNet) writes class-index palette
 PNGs (VOC colours) and ``legend.csv`` names each index.
 An existing output is a finished image and is kept, so an interrupted run
@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from weaksal.data.atomic import write_palette_png, write_png, write_text
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_inputs
 from weaksal.data.output_folder import prepare_output_folder
+from weaksal.data.render import OUTPUT_TYPES, render
 from weaksal.data.voc import voc_colormap
-from weaksal.errors import WeaksalError
-from weaksal.parallel import shard_from_env
-from weaksal.render import OUTPUT_TYPES, render
+from weaksal.plumbing.atomic import write_palette_png, write_png, write_text
+from weaksal.plumbing.errors import WeaksalError
+from weaksal.plumbing.parallel import shard_from_env
 
 
 @dataclass
@@ -52,14 +52,14 @@ def predict_folder(
 ) -> PredictReport:
     """Write ``out/<stem>.png`` for every image this shard owns, rendered as ``output``.
 
-    ``detector``: a :class:`weaksal.detectors.Detector` (network, classical,
-    promoted) or a :class:`weaksal.detectors.Segmenter`; ``images``: a folder,
+    ``detector``: a :class:`weaksal.api.detectors.Detector` (network, classical,
+    promoted) or a :class:`weaksal.api.detectors.Segmenter`; ``images``: a folder,
     an image file, or a list of both; ``output``: ``map`` | ``mask`` | ``rgba``
-    | ``overlay`` (:mod:`weaksal.render`). Maps already in ``out`` are kept only
+    | ``overlay`` (:mod:`weaksal.data.render`). Maps already in ``out`` are kept only
     when its run record names the same detector and settings (see
     :mod:`weaksal.data.output_folder`).
     """
-    from weaksal.detectors import Segmenter
+    from weaksal.api.detectors import Segmenter
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from weaksal.data.atomic import atomic_path
-from weaksal.errors import WeaksalError
 from weaksal.models import load_model, makes_saliency_from_rgb
+from weaksal.plumbing.atomic import atomic_path
+from weaksal.plumbing.errors import WeaksalError
 
 
 class SaliencyLogits(nn.Module):
@@ -82,7 +82,7 @@ def onnx_spec(path: str | Path) -> dict:
     """The weaksal spec stored in an exported model's metadata."""
     import onnx
 
-    from weaksal.errors import CheckpointError
+    from weaksal.plumbing.errors import CheckpointError
 
     try:
         model = onnx.load(str(path), load_external_data=False)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from weaksal.errors import WeaksalError
-from weaksal.parallel import worker_pool
+from weaksal.plumbing.errors import WeaksalError
+from weaksal.plumbing.parallel import worker_pool
 
 
 @dataclass

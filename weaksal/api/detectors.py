@@ -22,7 +22,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from weaksal.errors import WeaksalError
+from weaksal.plumbing.errors import WeaksalError
 
 #: what a detector accepts for one image
 ImageLike = Union[str, Path, np.ndarray, "PIL.Image.Image"]  # noqa: F821
@@ -137,7 +137,7 @@ class NetworkDetector(Detector):
         self.name = name
 
     def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        from weaksal.inference import predict_images
+        from weaksal.inference.runtimes import predict_images
 
         return predict_images(self.runtime, list(images), self.input_size) if images else []
 
@@ -166,7 +166,7 @@ class Promotion:
 
     The prior is any detector's map (a path, ``uint8``, or float in [0, 1]).
     ``left`` tells, for the last call, which priors the certainty gate
-    returned unchanged (see :class:`weaksal.inference.Promoter`).
+    returned unchanged (see :class:`weaksal.inference.promoter.Promoter`).
     """
 
     def __init__(self, promoter, name: str = "lps") -> None:
@@ -269,14 +269,14 @@ def open_runtime(
     """
     if task not in ("saliency", "seg"):
         raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
-    from weaksal.inference import OnnxRuntime, SegmentationRuntime, TorchRuntime
+    from weaksal.inference.runtimes import OnnxRuntime, SegmentationRuntime, TorchRuntime
     from weaksal.pretrained import resolve_model
 
     model = resolve_model(model)
     if runtime == "onnx":
         if task == "seg":
             raise WeaksalError("--task seg runs on the torch runtime. Fix: use --runtime torch")
-        from weaksal.export import onnx_spec
+        from weaksal.inference.export import onnx_spec
 
         if model.suffix != ".onnx":
             raise WeaksalError(
@@ -345,7 +345,7 @@ def open_network(
 
 def open_promotion(model: str | Path = "lps", device: str = "cpu", **settings) -> Promotion:
     """A shipped LPS model's name or an LPS file as a :class:`Promotion` (settings: Promoter's)."""
-    from weaksal.promote import open_promoter
+    from weaksal.api.promote import open_promoter
 
     return Promotion(open_promoter(model, device=device, **settings), Path(str(model)).stem)
 

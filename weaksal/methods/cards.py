@@ -243,7 +243,7 @@ def card_text(folder: str | Path, name: str | None = None) -> str:
 
 def write_card(folder: str | Path, name: str | None = None) -> Path:
     """Write ``folder/README.md`` from the folder's records."""
-    from weaksal.data.atomic import write_text
+    from weaksal.plumbing.atomic import write_text
 
     path = Path(folder) / "README.md"
     write_text(path, card_text(folder, name))

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from weaksal.data.atomic import write_png
 from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import files_by_stem, index_images
 from weaksal.data.output_folder import prepare_output_folder
 from weaksal.data.pairs import check_map_shape
-from weaksal.errors import LayoutError, WeaksalError
-from weaksal.inference import Promoter
+from weaksal.inference.promoter import Promoter
+from weaksal.plumbing.atomic import write_png
+from weaksal.plumbing.errors import LayoutError, WeaksalError
 
 
 @dataclass
@@ -36,7 +36,7 @@ class PromoteReport:
 
 
 def open_promoter(model: str | Path, **settings) -> Promoter:
-    """A :class:`~weaksal.inference.Promoter` for a shipped model's name or an LPS model file."""
+    """A :class:`~weaksal.inference.promoter.Promoter` for a shipped model's name or an LPS model file."""
     from weaksal.pretrained import resolve_model
 
     return Promoter.from_file(resolve_model(model, role="promote"), **settings)
@@ -57,7 +57,7 @@ def promote_folder(
     Maps already in ``out`` are kept only when its run record names the same
     promoter, settings and prior folder (see :mod:`weaksal.data.output_folder`).
     """
-    from weaksal.parallel import shard_from_env
+    from weaksal.plumbing.parallel import shard_from_env
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

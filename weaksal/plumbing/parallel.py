@@ -55,7 +55,7 @@ def _one_thread() -> None:
 
 def _remove_temporaries_and_exit(signum, frame) -> None:
     """SIGTERM in a worker (the pool stopping it): no half-written file stays behind."""
-    from weaksal.data.atomic import remove_open_temporaries
+    from weaksal.plumbing.atomic import remove_open_temporaries
 
     remove_open_temporaries()
     os._exit(128 + signum)

@@ -1,0 +1,2 @@
+"""The Python face of every command: ``load()`` any detector, and the folder runners of
+``predict``, ``promote`` and ``caption``."""
