@@ -125,10 +125,8 @@ def main() -> None:
                 )
                 out = cache / "promoted" / key / folder.name / name
                 report = promote_folder(promoter, dataset_path(name), folder / name, out)
-                if report.failed or report.missing_prior:
-                    raise SystemExit(
-                        f"{label}/{name}: {report.failed[:3]} {report.missing_prior[:3]}"
-                    )
+                if report.failed or report.missing:
+                    raise SystemExit(f"{label}/{name}: {report.failed[:3]} {report.missing[:3]}")
                 after = score(out, name, args.workers)
                 table[name][label][f"after {key}"] = after
                 print(row([label, f"{key}, T={args.iters}"], after), flush=True)

@@ -54,8 +54,8 @@ def make_maps(source: str, name: str, folder: Path, rows: dict[str, Path], worke
         settings = {"gate": None if gate[0] == "off" else float(gate[0])} if gate else {}
         promoter = Promoter.from_file(model, iterations=3, **settings)  # no GATE: the model's
         report = promote_folder(promoter, dataset_path(name), rows[prior_row] / name, folder)
-        if report.failed or report.missing_prior:
-            raise SystemExit(f"{source} on {name}: {report.failed[:3]} {report.missing_prior[:3]}")
+        if report.failed or report.missing:
+            raise SystemExit(f"{source} on {name}: {report.failed[:3]} {report.missing[:3]}")
         notes = {"promoted": len(report.done) + len(report.kept)}
         if promoter.gate is not None and report.done:  # counted when the maps are made
             notes["left_as_prior"] = len(report.left_as_prior)

@@ -141,3 +141,54 @@ def test_read_image_and_pil_give_the_same_pixels(tmp_path):
     image = photo()
     path = save_image(tmp_path / "p.png", image)
     np.testing.assert_array_equal(weaksal.as_rgb(Image.open(path)), read_image(path))
+
+
+def test_every_exported_name_resolves_and_every_folder_command_returns_one_report():
+    import typing
+
+    for name in weaksal.__all__[1:]:
+        assert getattr(weaksal, name) is not None, name
+    for function in ("predict_folder", "promote_folder", "classic_folder", "refine_folder"):
+        hints = typing.get_type_hints(getattr(weaksal, function))
+        assert hints["return"] is weaksal.FolderReport, function
+
+
+def test_classic_and_refine_folders_write_the_detectors_maps_and_report_by_stem(tmp_path):
+    images = tmp_path / "photos"
+    for index in range(3):
+        save_image(images / f"p{index}.png", photo(seed=index))
+    report = weaksal.classic_folder("ft", images, tmp_path / "maps")
+    assert isinstance(report, weaksal.FolderReport)
+    assert sorted(report.done) == ["p0", "p1", "p2"] and report.complete and not report.kept
+    ft = get_detector("ft")
+    for index in range(3):  # the same maps as the detector itself gives
+        written = np.asarray(Image.open(tmp_path / "maps" / f"p{index}.png"))
+        assert np.array_equal(written, ft(read_image(images / f"p{index}.png")))
+    again = weaksal.classic_folder("ft", images, tmp_path / "maps")
+    assert sorted(again.kept) == ["p0", "p1", "p2"] and not again.done  # resumed, not redone
+    with pytest.raises(WeaksalError, match="another"):  # another producer's folder is refused
+        weaksal.classic_folder("sr", images, tmp_path / "maps")
+
+    (tmp_path / "maps" / "p2.png").unlink()  # one image without its map
+    refined = weaksal.refine_folder("threshold", images, tmp_path / "maps", tmp_path / "labels")
+    assert sorted(refined.done) == ["p0", "p1"] and len(refined.missing) == 1
+    assert "p2" in refined.missing[0] and not refined.complete
+    label = np.asarray(Image.open(tmp_path / "labels" / "p0.png"))
+    assert set(np.unique(label)) <= {0, 255}  # the cut at 0.5 gives a binary label
+    source = np.asarray(Image.open(tmp_path / "maps" / "p0.png"))
+    assert np.array_equal(label > 0, source > 127)
+    with pytest.raises(WeaksalError, match="unknown refiner"):
+        weaksal.refine_folder("nope", images, tmp_path / "maps", tmp_path / "other")
+
+
+def test_segmentation_comes_through_load_with_the_detector_protocol():
+    segmenter = weaksal.load("ssnet", task="seg")
+    assert isinstance(segmenter, weaksal.Detector) and segmenter.output == "classes"
+    image = photo((64, 80))
+    labels = segmenter(image)
+    assert labels.dtype == np.uint8 and labels.shape == (64, 80)
+    assert int(labels.max()) < len(segmenter.names) and segmenter.names[0] == "background"
+    with pytest.raises(WeaksalError, match="no segmentation"):
+        weaksal.load("wss", task="seg")
+    with pytest.raises(WeaksalError, match="no segmentation"):
+        weaksal.load("mr", task="seg")

@@ -159,7 +159,7 @@ def test_the_command_train_prints_runs_as_printed(method, photos, tmp_path):
     named command on real folders with the shipped model of that method."""
     import shlex
 
-    from weaksal.cli import next_command
+    from weaksal.api.training import next_command
     from weaksal.methods import get_method
     from weaksal.pretrained import resolve_model
 

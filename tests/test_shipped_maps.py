@@ -48,9 +48,9 @@ def open_promotion():
 
 
 def open_segmentation():
-    from weaksal.api.detectors import open_segmenter
+    import weaksal
 
-    return open_segmenter("ssnet")
+    return weaksal.load("ssnet", task="seg")
 
 
 def shipped_hashes() -> dict[str, str]:

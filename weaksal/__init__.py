@@ -8,6 +8,8 @@ The Python face of the toolkit (each is also a command, see the README):
 >>> promoted = weaksal.load("mr", promote="lps")(pil_image)
 >>> table = weaksal.evaluate("maps/", "ECSSD/")   # table["maps", "ECSSD"]["maxf"]
 >>> weaksal.list_models()                     # the shipped models, one line each
+>>> weaksal.classic_folder("mr", "photos/", "maps/")    # every command is a function too
+>>> weaksal.train("wss", "runs/mine", ["data.train=my_photos"])
 
 Names are imported on first use, so ``import weaksal`` stays light (an
 evaluation-only install has no torch).
@@ -17,20 +19,30 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: public name -> (module, attribute)
 _EXPORTS = {
+    # detectors and maps
     "load": ("weaksal.api.detectors", "load"),
     "Detector": ("weaksal.api.detectors", "Detector"),
     "Promotion": ("weaksal.api.detectors", "Promotion"),
     "Segmenter": ("weaksal.api.detectors", "Segmenter"),
     "as_rgb": ("weaksal.api.detectors", "as_rgb"),
     "render": ("weaksal.data.render", "render"),
+    "list_models": ("weaksal.pretrained", "list_models"),
+    # one function per command that writes a folder (each returns a FolderReport)
+    "predict_folder": ("weaksal.api.predict", "predict_folder"),
+    "promote_folder": ("weaksal.api.promote", "promote_folder"),
+    "classic_folder": ("weaksal.api.folders", "classic_folder"),
+    "refine_folder": ("weaksal.api.folders", "refine_folder"),
+    "FolderReport": ("weaksal.api.folders", "FolderReport"),
+    # training, evaluation, data
+    "train": ("weaksal.api.training", "train"),
     "evaluate": ("weaksal.metrics.evaluation", "evaluate"),
     "Evaluation": ("weaksal.metrics.evaluation", "Evaluation"),
     "check": ("weaksal.data.check", "check_dataset"),
-    "list_models": ("weaksal.pretrained", "list_models"),
+    "WeaksalError": ("weaksal.plumbing.errors", "WeaksalError"),
 }
 
 __all__ = ["__version__", *_EXPORTS]

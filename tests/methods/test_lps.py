@@ -211,7 +211,7 @@ def test_promote_folder_matches_by_stem_reports_missing_and_resumes(promote_setu
     images, priors, model_file, sizes = promote_setup
     promoter = Promoter.from_file(model_file, iterations=2)
     report = promote_folder(promoter, images, priors, tmp_path / "out", batch_size=2)
-    assert sorted(report.done) == ["a", "b", "c"] and report.missing_prior == ["d"]
+    assert sorted(report.done) == ["a", "b", "c"] and report.missing == ["d"]
     for stem in report.done:
         written = np.asarray(Image.open(tmp_path / "out" / f"{stem}.png"))
         assert written.shape == sizes[stem] and written.dtype == np.uint8

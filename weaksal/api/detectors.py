@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
@@ -111,6 +112,11 @@ class Detector(ABC):
     name: str = "detector"
     #: square side the network sees (None for classical detectors, which see the image)
     input_size: int | None = None
+    #: what :meth:`maps` returns: ``saliency`` (float maps in [0, 1]) or ``classes``
+    #: (uint8 class-index maps, :class:`Segmenter`); folder writers choose the file by it
+    output: str = "saliency"
+    #: for the last call, which maps LPS's gate left as the base detector made them
+    left: Sequence[bool] = ()
 
     def __call__(self, images, batch_size: int = 8):
         """Map(s) ``float32 (H, W)`` in [0, 1] for one image or a list of them."""
@@ -209,7 +215,7 @@ class PromotedDetector(Detector):
         self.input_size = base.input_size
 
     @property
-    def left(self) -> list[bool]:
+    def left(self) -> list[bool]:  # type: ignore[override]
         """For the last call: which of the base detector's maps the gate kept as they were."""
         return self.promotion.left
 
@@ -222,11 +228,15 @@ class PromotedDetector(Detector):
         return {"detector": self.base.identity(), "promoted_by": self.promotion.identity()}
 
 
-class Segmenter:
+class Segmenter(Detector):
     """A segmentation network's class-index maps (SSNet): ``uint8 (H, W)`` at each image's size.
 
+    The same protocol as every :class:`Detector` (call it on one image or a
+    list; :meth:`maps`, :meth:`identity`), with ``output = "classes"``;
     ``names[i]`` is the class of index ``i`` (0 is the background).
     """
+
+    output = "classes"
 
     def __init__(self, runtime, input_size: int, name: str) -> None:
         self.runtime = runtime
@@ -234,80 +244,41 @@ class Segmenter:
         self.name = name
         self.names = runtime.names
 
-    def __call__(self, images, batch_size: int = 8):
-        """Class-index map(s) for one image or a list of them."""
-        return _in_batches(images, batch_size, self.segment)
-
-    def segment(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         return self.runtime.segment(list(images), self.input_size) if images else []
 
     def identity(self) -> dict[str, Any]:
         return {**self.runtime.identity(), "input_size": self.input_size}
 
 
-def open_segmenter(model: str | Path = "ssnet", device: str = "cpu") -> Segmenter:
-    """A shipped segmentation model's name (``ssnet``) or file as a :class:`Segmenter`."""
-    from weaksal.pretrained import resolve_model, shipped_names
+@dataclass(frozen=True)
+class ModelFile:
+    """A model named once and resolved once: what the user called it, its file and its spec.
 
-    path = resolve_model(model)
-    engine, size = open_runtime(path, "torch", device, task="seg")
-    return Segmenter(engine, size, str(model) if str(model) in shipped_names() else path.stem)
-
-
-def open_runtime(
-    model: str | Path,
-    runtime: str = "torch",
-    device: str = "cpu",
-    channels_last: bool = False,
-    threads: int | None = None,
-    task: str = "saliency",
-):
-    """``(runtime, input size)`` for a shipped model's name or a model file.
-
-    Files: .safetensors (torch runtime) or .onnx (onnx runtime). ``task="seg"``
-    opens a segmentation model's class maps instead of its saliency.
+    ``name`` is the shipped model's name, or the file's stem; ``spec`` is the
+    file's own (an ``.onnx`` export's metadata), so the wrapper is chosen
+    without opening the file again.
     """
-    if task not in ("saliency", "seg"):
-        raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
-    from weaksal.inference.runtimes import OnnxRuntime, SegmentationRuntime, TorchRuntime
-    from weaksal.pretrained import resolve_model
 
-    model = resolve_model(model)
-    if runtime == "onnx":
-        if task == "seg":
-            raise WeaksalError("--task seg runs on the torch runtime. Fix: use --runtime torch")
-        from weaksal.inference.export import onnx_spec
+    name: str
+    path: Path
+    spec: dict[str, Any]
 
-        if model.suffix != ".onnx":
-            raise WeaksalError(
-                f"{model}: --runtime onnx needs an .onnx file. Fix: run "
-                f"`weaksal export onnx --model {model} --out model.onnx` first"
-            )
-        size = int(onnx_spec(model).get("input_size", 256))
-        return OnnxRuntime(model, threads), size
-    if runtime != "torch":
-        raise ValueError(f"runtime must be 'torch' or 'onnx', not {runtime!r}")
-    from weaksal.models import load_model, makes_saliency_from_rgb
+    @classmethod
+    def resolve(cls, model: str | Path, role: str = "saliency") -> ModelFile:
+        from weaksal.pretrained import resolve_model, shipped_names
 
-    network, spec = load_model(model, device)
-    if task == "seg":
-        if "segmentation" not in spec.get("outputs", ()):
-            raise WeaksalError(
-                f"{model}: a {spec['task']} model gives no segmentation."
-                " Fix: pass a segmentation model (ssnet) or leave out --task seg"
-            )
-        return SegmentationRuntime(network, spec["classes"], device), int(spec["input_size"])
-    if spec["task"] == "promote":
-        raise WeaksalError(
-            f"{model}: an LPS model promotes the maps of another detector. "
-            "Fix: use `weaksal promote --model ... --prior DIR`"
-        )
-    if not makes_saliency_from_rgb(spec):
-        raise WeaksalError(
-            f"{model}: a {spec['task']} model reading {spec['inputs']} gives no saliency map"
-            " from an image. Fix: pass a saliency model"
-        )
-    return TorchRuntime(network, device, channels_last), int(spec.get("input_size", 256))
+        path = resolve_model(model, role)
+        if path.suffix == ".onnx":
+            from weaksal.inference.export import onnx_spec
+
+            spec = {"task": "saliency", "inputs": "rgb", **onnx_spec(path)}
+        else:
+            from weaksal.models import read_spec
+
+            spec = read_spec(path)
+        name = str(model) if str(model) in shipped_names() else path.stem
+        return cls(name, path, spec)
 
 
 def classic_names() -> list[str]:
@@ -316,59 +287,111 @@ def classic_names() -> list[str]:
     return list(DETECTORS)
 
 
-def open_network(
-    model: str | Path,
-    device: str = "cpu",
-    runtime: str | None = None,
-    channels_last: bool = False,
-    threads: int | None = None,
-) -> NetworkDetector:
-    """A shipped saliency model's name or a model file as a :class:`NetworkDetector`.
+def _network(model: ModelFile, device: str, runtime: str | None, channels_last: bool, threads):
+    """A saliency network (any task whose outputs include an RGB-read saliency map)."""
+    from weaksal.inference.runtimes import OnnxRuntime, TorchRuntime
+    from weaksal.models import load_model, makes_saliency_from_rgb
 
-    The runtime follows the file (``.onnx``: ONNX Runtime, else PyTorch) unless given.
-    """
-    from weaksal.pretrained import resolve_model
-
-    path = resolve_model(model)
-    chosen = runtime or ("onnx" if path.suffix == ".onnx" else "torch")
-    if chosen == "torch" and path.suffix == ".onnx":
+    chosen = runtime or ("onnx" if model.path.suffix == ".onnx" else "torch")
+    if chosen not in ("torch", "onnx"):
+        raise ValueError(f"runtime must be 'torch' or 'onnx', not {chosen!r}")
+    if chosen == "onnx":
+        if model.path.suffix != ".onnx":
+            raise WeaksalError(
+                f"{model.path}: --runtime onnx needs an .onnx file. Fix: run "
+                f"`weaksal export onnx --model {model.path} --out model.onnx` first"
+            )
+        size = int(model.spec.get("input_size", 256))
+        return NetworkDetector(OnnxRuntime(model.path, threads), size, model.name)
+    if model.path.suffix == ".onnx":
         raise WeaksalError(
-            f"{path}: an ONNX file runs on ONNX Runtime. Fix: leave out --runtime torch"
+            f"{model.path}: an ONNX file runs on ONNX Runtime. Fix: leave out --runtime torch"
             " (or use --runtime onnx)"
         )
-    engine, size = open_runtime(path, chosen, device, channels_last, threads)
-    from weaksal.pretrained import shipped_names
+    if not makes_saliency_from_rgb(model.spec):
+        raise WeaksalError(
+            f"{model.path}: a {model.spec['task']} model reading {model.spec['inputs']} gives no"
+            " saliency map from an image. Fix: pass a saliency model"
+        )
+    network, spec = load_model(model.path, device)
+    size = int(spec.get("input_size", 256))
+    return NetworkDetector(TorchRuntime(network, device, channels_last), size, model.name)
 
-    name = str(model) if str(model) in shipped_names() else path.stem
-    return NetworkDetector(engine, size, name)
+
+def _segmenter(model: ModelFile, device: str, runtime: str | None, channels_last: bool, threads):
+    """A segmentation network's class maps (torch runtime: the ONNX export holds saliency only)."""
+    from weaksal.inference.runtimes import SegmentationRuntime
+    from weaksal.models import load_model
+
+    if runtime == "onnx" or model.path.suffix == ".onnx":
+        raise WeaksalError("--task seg runs on the torch runtime. Fix: use --runtime torch")
+    if "segmentation" not in model.spec.get("outputs", ()):
+        raise WeaksalError(
+            f"{model.path}: a {model.spec['task']} model gives no segmentation."
+            " Fix: pass a segmentation model (ssnet) or leave out --task seg"
+        )
+    network, spec = load_model(model.path, device)
+    engine = SegmentationRuntime(network, spec["classes"], device)
+    return Segmenter(engine, int(spec["input_size"]), model.name)
+
+
+def _promotion(model: ModelFile, device: str, runtime, channels_last, threads) -> Promotion:
+    from weaksal.inference.promoter import Promoter
+
+    return Promotion(Promoter.from_file(model.path, device=device), model.name)
+
+
+def _refuse_caption(model: ModelFile, *options):
+    raise WeaksalError(
+        f"{model.path}: a caption network (MWS's PNet) gives captions, not maps."
+        f" Fix: use `weaksal caption --model {model.name}`"
+    )
+
+
+#: (the file's task, what was asked for) -> the wrapper that opens it
+WRAPPERS = {
+    ("saliency", "saliency"): _network,
+    ("segmentation", "saliency"): _network,  # SSNet's saliency output
+    ("segmentation", "seg"): _segmenter,
+    ("saliency", "seg"): _segmenter,  # refused by name: no segmentation output
+    ("promote", "saliency"): _promotion,
+    ("caption", "saliency"): _refuse_caption,
+}
 
 
 def open_promotion(model: str | Path = "lps", device: str = "cpu", **settings) -> Promotion:
     """A shipped LPS model's name or an LPS file as a :class:`Promotion` (settings: Promoter's)."""
-    from weaksal.api.promote import open_promoter
+    from weaksal.inference.promoter import Promoter
 
-    return Promotion(open_promoter(model, device=device, **settings), Path(str(model)).stem)
+    resolved = ModelFile.resolve(model, "promote")
+    return Promotion(Promoter.from_file(resolved.path, device=device, **settings), resolved.name)
 
 
 def load(
     model: str | Path = "wss",
     *,
+    task: str = "saliency",
     device: str = "cpu",
     promote: str | Path | None = None,
     runtime: str | None = None,
     channels_last: bool = False,
+    threads: int | None = None,
 ):
     """A detector by name or file, ready to call on images.
 
-    ``model``: a shipped model (``weaksal.models()``), a classical detector
-    (``mr``, ``mbplus``, ``rbd``, ``ft``, ``sr``), a ``.safetensors`` or
-    ``.onnx`` file; an LPS model (``"lps"``) gives a :class:`Promotion`
-    called as ``lps(image, prior)``. ``promote``: an LPS model that promotes
-    every map the detector makes. ``device``: ``cpu``, ``cuda``, ``mps`` or
-    ``auto``.
+    ``model``: a shipped model (``weaksal.list_models()``), a classical
+    detector (``mr``, ``mbplus``, ``rbd``, ``ft``, ``sr``), a ``.safetensors``
+    or ``.onnx`` file; an LPS model (``"lps"``) gives a :class:`Promotion`
+    called as ``lps(image, prior)``. ``task="seg"``: a segmentation model's
+    class-index maps (:class:`Segmenter`). ``promote``: an LPS model that
+    promotes every map the detector makes. ``device``: ``cpu``, ``cuda``,
+    ``mps`` or ``auto``. The name is resolved once; the file's task picks the
+    wrapper (:data:`WRAPPERS`).
     """
-    from weaksal.pretrained import resolve_model, shipped_names
+    from weaksal.pretrained import shipped_names
 
+    if task not in ("saliency", "seg"):
+        raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
     name = str(model)
     is_file = Path(name).suffix in (".safetensors", ".onnx") or Path(name).exists()
     if not is_file and name not in shipped_names() and name not in classic_names():
@@ -378,17 +401,25 @@ def load(
             f" ({', '.join(classic_names())}), or pass a .safetensors/.onnx model file"
         )
     if name in classic_names() and not is_file:
-        detector: Detector = ClassicDetector(name)
+        if task == "seg":
+            raise WeaksalError(
+                f"{name}: a classical detector gives no segmentation. Fix: --model ssnet"
+            )
+        detector = ClassicDetector(name)
     else:
-        path = resolve_model(model, "promote" if name in shipped_names("promote") else "saliency")
-        if path.suffix == ".safetensors":
-            from weaksal.models import read_spec
-
-            if read_spec(path)["task"] == "promote":
-                if promote is not None:
-                    raise WeaksalError(f"{path}: an LPS model cannot be promoted by another one")
-                return open_promotion(model, device)
-        detector = open_network(model, device, runtime, channels_last)
+        role = "promote" if name in shipped_names("promote") else "saliency"
+        resolved = ModelFile.resolve(model, role)
+        opener = WRAPPERS.get((resolved.spec["task"], task))
+        if opener is None:
+            raise WeaksalError(
+                f"{resolved.path}: a {resolved.spec['task']} model cannot give {task} maps."
+                " Fix: pass a saliency model"
+            )
+        detector = opener(resolved, device, runtime, channels_last, threads)
+        if isinstance(detector, Promotion) and promote is not None:
+            raise WeaksalError(f"{resolved.path}: an LPS model cannot be promoted by another one")
     if promote is None:
         return detector
+    if task == "seg":
+        raise WeaksalError("--promote promotes saliency maps. Fix: leave it out with --task seg")
     return PromotedDetector(detector, open_promotion(promote, device))

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from weaksal.api.folders import FolderReport
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_inputs
 from weaksal.data.output_folder import prepare_output_folder
@@ -28,15 +28,6 @@ from weaksal.data.voc import voc_colormap
 from weaksal.plumbing.atomic import write_palette_png, write_png, write_text
 from weaksal.plumbing.errors import WeaksalError
 from weaksal.plumbing.parallel import shard_from_env
-
-
-@dataclass
-class PredictReport:
-    done: list[str] = field(default_factory=list)  # maps written now
-    kept: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    left_as_prior: list[str] = field(default_factory=list)  # --promote: maps the gate kept
-    shard: tuple[int, int] = (0, 1)
 
 
 def predict_folder(
@@ -49,7 +40,7 @@ def predict_folder(
     overwrite: bool = False,
     output: str = "map",
     threshold: float | None = None,
-) -> PredictReport:
+) -> FolderReport:
     """Write ``out/<stem>.png`` for every image this shard owns, rendered as ``output``.
 
     ``detector``: a :class:`weaksal.api.detectors.Detector` (network, classical,
@@ -59,13 +50,11 @@ def predict_folder(
     when its run record names the same detector and settings (see
     :mod:`weaksal.data.output_folder`).
     """
-    from weaksal.api.detectors import Segmenter
-
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     if output not in OUTPUT_TYPES:
         raise WeaksalError(f"--type {output}: unknown. Fix: one of {', '.join(OUTPUT_TYPES)}")
-    segmenting = isinstance(detector, Segmenter)
+    segmenting = detector.output == "classes"
     if segmenting and output != "map":
         raise WeaksalError("--task seg writes class maps. Fix: leave out --type")
     inputs = [images] if isinstance(images, (str, Path)) else list(images)
@@ -77,7 +66,7 @@ def predict_folder(
     out = prepare_output_folder(
         out, producer, inputs, overwrite, [f"{s.stem}.png" for s in samples]
     )
-    report = PredictReport(shard=(rank, world))
+    report = FolderReport(shard=(rank, world))
     todo = []
     for sample in samples:
         (report.kept if (out / f"{sample.stem}.png").exists() else todo).append(sample)
@@ -97,7 +86,7 @@ def predict_folder(
             if not loaded:
                 continue
             if segmenting:
-                for sample, labels in zip(loaded, detector.segment(arrays), strict=True):
+                for sample, labels in zip(loaded, detector.maps(arrays), strict=True):
                     path = out / f"{sample.stem}.png"
                     future = pool.submit(write_palette_png, path, labels, voc_colormap())
                     writing.append((sample.stem, future))
@@ -107,7 +96,7 @@ def predict_folder(
                     path = out / f"{sample.stem}.png"
                     future = pool.submit(_write_rendered, path, output, image, saliency, threshold)
                     writing.append((sample.stem, future))
-                left = getattr(detector, "left", ())
+                left = detector.left
                 report.left_as_prior += [
                     s.stem for s, kept in zip(loaded, left, strict=False) if kept
                 ]
@@ -136,7 +125,7 @@ def _write_rendered(path: Path, output: str, image, saliency, threshold) -> None
     write_png(path, render(output, image, saliency, threshold))
 
 
-def _finish_write(entry: tuple[str, Future], report: PredictReport) -> None:
+def _finish_write(entry: tuple[str, Future], report: FolderReport) -> None:
     stem, future = entry
     future.result()  # a failed write (disk full...) raises here, in order
     report.done.append(stem)

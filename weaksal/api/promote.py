@@ -11,11 +11,11 @@ and reports images without a prior, or unreadable, by name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from weaksal.api.folders import FolderReport
 from weaksal.data.imageio import read_image, read_prediction
 from weaksal.data.layouts import files_by_stem, index_images
 from weaksal.data.output_folder import prepare_output_folder
@@ -23,16 +23,6 @@ from weaksal.data.pairs import check_map_shape
 from weaksal.inference.promoter import Promoter
 from weaksal.plumbing.atomic import write_png
 from weaksal.plumbing.errors import LayoutError, WeaksalError
-
-
-@dataclass
-class PromoteReport:
-    done: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    missing_prior: list[str] = field(default_factory=list)
-    left_as_prior: list[str] = field(default_factory=list)  # the gate kept the prior as it was
-    shard: tuple[int, int] = (0, 1)
 
 
 def open_promoter(model: str | Path, **settings) -> Promoter:
@@ -51,7 +41,7 @@ def promote_folder(
     shard: tuple[int, int] | None = None,
     progress: Callable | None = None,
     overwrite: bool = False,
-) -> PromoteReport:
+) -> FolderReport:
     """Write ``out/<stem>.png`` for every image of ``images`` with a prior in ``priors``.
 
     Maps already in ``out`` are kept only when its run record names the same
@@ -74,11 +64,11 @@ def promote_folder(
         overwrite,
         [f"{s.stem}.png" for s in samples],
     )
-    report = PromoteReport(shard=(rank, world))
+    report = FolderReport(shard=(rank, world))
     todo = []
     for sample in samples:
         if sample.stem not in prior_files:
-            report.missing_prior.append(sample.stem)
+            report.missing.append(sample.stem)
         elif (out / f"{sample.stem}.png").exists():
             report.kept.append(sample.stem)
         else:

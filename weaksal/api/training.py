@@ -1,0 +1,104 @@
+"""Training as one Python call: ``weaksal.train(config, out)`` is what ``weaksal train`` runs.
+
+>>> import weaksal
+>>> result = weaksal.train("smoke/wss", "runs/smoke-wss")       # doctest: +SKIP
+>>> result.models, result.use                                   # doctest: +SKIP
+([PosixPath('runs/smoke-wss/final.safetensors')], 'weaksal predict IMAGES --model ...')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from weaksal.plumbing.errors import ConfigError
+
+
+@dataclass
+class TrainResult:
+    """A finished run of :func:`train`.
+
+    Attributes
+    ----------
+    run_dir : Path
+        The run folder: config, run record, logs, checkpoints and models.
+    models : list of Path
+        The run's model files that would ship (or the kept model when none exists yet).
+    scores : dict
+        Benchmark name -> headline scores of the kept model (empty without evaluation).
+    use : str
+        The command that uses the model on a user's folders.
+    """
+
+    run_dir: Path
+    models: list[Path]
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    use: str = ""
+
+
+def train(
+    config: str | Path,
+    out: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    method: str | None = None,
+    resume: bool = True,
+    evaluate: bool = True,
+) -> TrainResult | None:
+    """Train a method from a config, resuming a run folder that holds part of it.
+
+    Parameters
+    ----------
+    config : str or Path
+        A YAML file, or a shipped config: a method's name (its default config) or
+        ``method/name`` (``weaksal train --help`` lists them).
+    out : str or Path, optional
+        The run folder (default ``runs/<config name>``).
+    overrides : sequence of str
+        ``key.sub=value`` settings over the config (``+key=value`` adds a key).
+    method : str, optional
+        Refuse a config of another method (a guard for scripts).
+    resume : bool
+        Continue from the run folder's newest checkpoint.
+    evaluate : bool
+        Score the kept model on the config's ``evaluate`` benchmarks (reporting only).
+
+    Returns
+    -------
+    TrainResult or None
+        None on the non-zero ranks of a ``torchrun`` launch (rank 0 reports).
+    """
+    from weaksal.engine.config import load_config
+    from weaksal.methods import get_method, method_config
+    from weaksal.methods.evaluation import evaluate_run, kept_model
+    from weaksal.plumbing.parallel import shard_from_env
+
+    path = method_config(config)
+    resolved = load_config(path, list(overrides))
+    if method is not None and resolved.get("method") != method:
+        raise ConfigError(
+            path, f"is a config for {resolved.get('method')!r}, not {method!r}", "name its method"
+        )
+    entry = get_method(resolved.get("method"))
+    run_dir = Path(out) if out is not None else Path("runs") / path.stem
+    entry.target(resolved, run_dir, resume)
+    if shard_from_env()[0] != 0:
+        return None
+    scores: dict[str, Any] = {}
+    if evaluate and resolved.get("evaluate"):
+        scores = evaluate_run(run_dir, resolved["evaluate"])
+    shipped = [run_dir / item.source for item in entry.shipped.values()]
+    models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
+    return TrainResult(run_dir, models, scores, next_command(entry, models[0]))
+
+
+def next_command(entry, model: Path) -> str:
+    """The command that uses a method's trained model, with IMAGES / MAPS / PROMOTED for
+    the user's folders: a promoter (LPS) promotes other detectors' maps, every other
+    model predicts from images."""
+    roles = [item.role for item in entry.shipped.values()]
+    if roles and roles[0] == "promote":
+        return f"weaksal promote --model {model} --images IMAGES --prior MAPS --out PROMOTED"
+    return f"weaksal predict IMAGES --model {model} --out MAPS"

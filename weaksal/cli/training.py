@@ -1,0 +1,112 @@
+"""The commands around training: ``weaksal train``, ``logs``, ``ship`` and ``models``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from weaksal.cli.common import (
+    app,
+    console,
+    friendly_errors,
+)
+
+
+@app.command("models")
+@friendly_errors
+def models(
+    card: str = typer.Option(None, help="Show the model card of this shipped model."),
+) -> None:
+    """The shipped models, one line each (Python: ``weaksal.list_models()``)."""
+    from weaksal.pretrained import list_models
+
+    if card:
+        from weaksal.pretrained import read_card
+
+        typer.echo(read_card(card))  # plain text: no wrapping, no markup
+        return
+    for line in list_models():
+        typer.echo(line)
+    from weaksal.api.detectors import classic_names
+
+    typer.echo(f"classical detectors (no training): {', '.join(classic_names())}")
+
+
+@app.command("train", context_settings={"allow_extra_args": False})
+@friendly_errors
+def train(
+    arguments: list[str] = typer.Argument(
+        None,
+        help="[METHOD] then key.sub=value overrides (+key=value adds a key). The method is"
+        " read from the config; naming it is optional.",
+    ),
+    config: str = typer.Option(
+        ...,
+        help="A YAML file, or a shipped config: a method (wss, mws, lps, ssnet, jsm, reference)"
+        " or method/name, e.g. wss/wss_fpn_efficientnet_lite0.",
+    ),
+    out: Path = typer.Option(None, help="Run folder (default runs/<config name>)."),
+    resume: bool = typer.Option(True, help="Continue from the run folder's newest checkpoint."),
+    evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
+) -> None:
+    """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
+    from weaksal.api.training import train as train_run
+
+    arguments = list(arguments or [])
+    method = arguments.pop(0) if arguments and "=" not in arguments[0] else None
+    result = train_run(config, out, arguments, method=method, resume=resume, evaluate=evaluate)
+    if result is None:  # a torchrun rank other than 0: rank 0 reports
+        return
+    for name, scores in result.scores.items():
+        console.print(
+            f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()), highlight=False
+        )
+    typer.echo(  # one unwrapped line: scripts read it
+        f"models: {', '.join(str(p) for p in result.models)}. Use: {result.use};"
+        f" ship: weaksal ship {result.run_dir} NAME"
+    )
+
+
+@app.command("logs")
+@friendly_errors
+def logs(
+    run: Path = typer.Argument(..., help="A run folder of `weaksal train`."),
+    tensorboard: bool = typer.Option(
+        False, help="Also TensorBoard event files (needs tensorboard)."
+    ),
+) -> None:
+    """A run's training logs as CSV (and TensorBoard), rebuilt from its metrics.jsonl files."""
+    from weaksal.engine.log_views import export_run_logs
+    from weaksal.plumbing.errors import LayoutError
+
+    views = ("csv", "tensorboard") if tensorboard else ("csv",)
+    written = export_run_logs(run, views)
+    if not written:
+        raise LayoutError(run, "holds no metrics.jsonl", "point at a run folder of weaksal train")
+    typer.echo("wrote " + ", ".join(str(p) for p in written))
+    if tensorboard:
+        typer.echo(f"view: tensorboard --logdir {run}")
+
+
+@app.command("ship")
+@friendly_errors
+def ship(
+    run: Path = typer.Argument(None, help="A finished run folder of `weaksal train`."),
+    name: str = typer.Argument(None, help="The shipped model's name (wss, mws, lps...)."),
+    description: str = typer.Option(
+        None, help="One line for the model card (default: the method's)."
+    ),
+    card: str = typer.Option(None, metavar="NAME", help="Only rewrite this shipped model's card."),
+) -> None:
+    """Ship a finished run as a packaged model (or rewrite a shipped model's card)."""
+    from weaksal.methods.cards import write_card
+    from weaksal.methods.shipping import ship_run
+    from weaksal.pretrained import pretrained_dir
+
+    if card:
+        typer.echo(f"wrote {write_card(pretrained_dir(card), card)}")
+    elif run is not None and name:
+        typer.echo(f"shipped {ship_run(run, name, description)}")
+    else:
+        raise typer.BadParameter("give RUN NAME, or --card NAME")
