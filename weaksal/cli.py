@@ -600,21 +600,30 @@ def train(
     out: Path = typer.Option(None, help="Run folder (default runs/<config name>)."),
     resume: bool = typer.Option(True, help="Continue from the run folder's newest checkpoint."),
     evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
+    print_config: bool = typer.Option(
+        False,
+        "--print-config",
+        help="Print the resolved config (every key: defaults, base and overrides) and exit"
+        " without training.",
+    ),
 ) -> None:
     """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
-    from weaksal.engine.config import load_config
+    from weaksal.engine.config import dump_config, resolved_training_config
     from weaksal.methods import get_method, method_config
     from weaksal.methods.evaluation import evaluate_run, kept_model
 
     arguments = list(arguments or [])
     method = arguments.pop(0) if arguments and "=" not in arguments[0] else None
     path = method_config(config)
-    resolved = load_config(path, arguments)
+    resolved = resolved_training_config(path, arguments)
     if method is not None and resolved.get("method") != method:
         raise typer.BadParameter(
             f"{path} is a config for {resolved.get('method')!r}, not {method!r}"
         )
-    entry = get_method(resolved.get("method"))
+    if print_config:
+        typer.echo(dump_config(resolved), nl=False)
+        return
+    entry = get_method(resolved["method"])
     run_dir = out or Path("runs") / path.stem
     entry.target(resolved, run_dir, resume)
     from weaksal.parallel import shard_from_env

@@ -127,7 +127,7 @@ def test_a_pascal_voc_tree_with_its_own_folder_names_trains_as_is(tmp_path):
             "data.saliency_list=null",
         ],
     )
-    sources = ssnet.open_sources(config["data"])
+    sources = ssnet.open_sources(resolve_config(config, ssnet_sections)["data"])  # with defaults
     assert sources.names == list(VOC_CLASSES)
     assert {s.tags for s in sources.classification} == {("dog",), ("person",)}
     summaries = ssnet.train(config, tmp_path / "run")

@@ -91,12 +91,65 @@ def find_config(name: str | Path, defaults: Mapping[str, str] | None = None) -> 
 
 
 def load_config(path: str | Path, overrides: Sequence[str] = ()) -> dict:
-    """Read a YAML config, merge its ``base`` chain underneath, apply ``key=value`` overrides."""
+    """Read a YAML config, merge its ``base`` chain underneath, apply ``key=value`` overrides.
+
+    An override may set any key of the config, and any key of its method's
+    sections that the YAML leaves to its default; other keys need ``+``.
+    """
     path = Path(path)
     config = _read_with_bases(path, ())
+    known = _with_defaults(config) if overrides else config
     for override in overrides:
-        _apply_override(config, override, path)
+        _apply_override(config, override, path, known)
     return config
+
+
+def _with_defaults(config: dict) -> dict:
+    """``config`` with its method's defaults filled in (as is, without a known method or when
+    it does not resolve yet): the keys an override may set."""
+    from weaksal.engine.schema import resolve_config
+    from weaksal.methods import METHODS
+
+    method = config.get("method")
+    if not isinstance(method, str) or method not in METHODS:
+        return config
+    try:
+        return resolve_config(config, METHODS.get(method).sections)
+    except ConfigError:
+        return config
+
+
+def resolved_training_config(config: str | Path, overrides: Sequence[str] = ()) -> dict:
+    """The complete config that ``weaksal train --config CONFIG OVERRIDES...`` trains.
+
+    Parameters
+    ----------
+    config
+        What ``--config`` accepts: a YAML file, a shipped config's name
+        (``wss/wss_fpn_efficientnet_lite0``) or a method's name (its default config).
+    overrides
+        ``key.sub=value`` (and ``+key=value``) arguments, applied after the ``base`` chain.
+
+    Returns
+    -------
+    dict
+        Every key of the config's method sections, a key the YAML leaves out holding the
+        default written in its dataclass (:func:`weaksal.engine.schema.resolve_config`):
+        what the run folder's ``config.yaml`` records, and what ``--print-config`` prints.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown config, key or method, or a value of the wrong type or range.
+    """
+    from weaksal.engine.schema import resolve_config
+    from weaksal.methods import get_method, method_config
+
+    path = method_config(config)
+    loaded = load_config(path, overrides)
+    if "method" not in loaded:
+        raise ConfigError(path, "names no method", "write 'method: NAME' in it or its base")
+    return resolve_config(loaded, get_method(loaded["method"]).sections, str(path))
 
 
 def dump_config(config: Mapping[str, Any]) -> str:
@@ -154,7 +207,10 @@ def _dotted_keys(config: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
             yield from _dotted_keys(value, dotted + ".")
 
 
-def _apply_override(config: dict, override: str, path: Path) -> None:
+_ABSENT = object()
+
+
+def _apply_override(config: dict, override: str, path: Path, known: Mapping[str, Any]) -> None:
     key, sep, raw = override.partition("=")
     add = key.startswith("+")
     key = key.removeprefix("+").strip()
@@ -169,31 +225,32 @@ def _apply_override(config: dict, override: str, path: Path) -> None:
             path, f"value of override {override!r} is not valid YAML ({exc})", "quote or fix it"
         ) from None
     parts = key.split(".")
-    node = config
+    node, default = config, known  # ``known``: ``config`` with the keys left to defaults
     for depth, part in enumerate(parts):
         here = ".".join(parts[: depth + 1])
         last = depth == len(parts) - 1
-        if part not in node:
+        default = default.get(part, _ABSENT) if isinstance(default, Mapping) else _ABSENT
+        if part not in node and default is _ABSENT:
             if not add:
-                raise _unknown_key(config, key, override, path)
+                raise _unknown_key(known, key, override, path)
             if last:
                 break
             node[part] = {}
-        elif not last and not isinstance(node[part], dict):
+        elif not last and not isinstance(node.get(part, default), Mapping):
             raise ConfigError(
                 path,
                 f"override {override!r} goes inside '{here}', which is a value, not a section",
                 "check the key against the config",
             )
         if not last:
-            node = node[part]
-    replaced = node.get(parts[-1])
+            node = node.setdefault(part, {})
+    replaced = node.get(parts[-1], default)
     if isinstance(replaced, Mapping) and not isinstance(value, Mapping) and value is not None:
         # a section becomes a mapping, or null (an optional section switched off), never a value
         raise ConfigError(
             path,
             f"override {override!r} replaces the section '{key}' with a single value",
-            f"set one of its keys instead ({', '.join(f'{key}.{k}' for k in node[parts[-1]])})",
+            f"set one of its keys instead ({', '.join(f'{key}.{k}' for k in replaced)})",
         )
     node[parts[-1]] = value
 
