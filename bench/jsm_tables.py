@@ -39,6 +39,7 @@ from pathlib import Path
 
 from weaksal.engine.config import load_config
 from weaksal.engine.stages import DONE
+from weaksal.methods.jsm.config import SECTIONS as JSM_SECTIONS
 from weaksal.plumbing.atomic import write_json, write_text
 
 CONFIG = "configs/jsm/jsm_efficientnet_lite0.yaml"
@@ -61,7 +62,9 @@ def train(out: Path, config_file: str, overrides: list[str]) -> None:
             _link_initial(out / name)
         start = time.time()
         print(f"== {name}: {' '.join(extra) or 'the full method'}", flush=True)
-        jsm.train(load_config(config_file, [*ABLATION, *overrides, *extra]), out / name)
+        jsm.train(
+            load_config(config_file, [*ABLATION, *overrides, *extra], JSM_SECTIONS), out / name
+        )
         print(f"== {name} done in {time.time() - start:.0f} s", flush=True)
 
 

@@ -62,6 +62,7 @@ VARIANTS = {  # run name: overrides on the config
 
 def train(out: Path, config_file: str, overrides: list[str]) -> None:
     from weaksal.methods.ssnet import pipeline as ssnet
+    from weaksal.methods.ssnet.config import SECTIONS as ssnet_sections
 
     out.mkdir(parents=True, exist_ok=True)
     for name, extra in VARIANTS.items():
@@ -73,7 +74,7 @@ def train(out: Path, config_file: str, overrides: list[str]) -> None:
                     os.symlink(Path("..") / "MM" / stage, run / stage)
         start = time.time()
         print(f"== {name}: {' '.join(extra) or 'as configured'}", flush=True)
-        ssnet.train(load_config(config_file, [*overrides, *extra]), run)
+        ssnet.train(load_config(config_file, [*overrides, *extra], ssnet_sections), run)
         print(f"== {name} done in {time.time() - start:.0f} s", flush=True)
     for form in ("paper", "code"):
         train_stage1_form(out, config_file, overrides, form)
@@ -88,7 +89,9 @@ def train_stage1_form(out: Path, config_file: str, overrides: list[str], form: s
     from weaksal.methods.ssnet.config import SECTIONS as ssnet_sections
 
     extra = [f"stage1.saliency_form={form}", f"stage1.steps={FORM_STEPS}"]
-    config = resolve_config(load_config(config_file, [*overrides, *extra]), ssnet_sections)
+    config = resolve_config(
+        load_config(config_file, [*overrides, *extra], ssnet_sections), ssnet_sections
+    )
     sources = ssnet.open_sources(config["data"])
     run = start_pipeline(out / f"M-{form}", config)
     print(f"== M-{form}: {' '.join(extra)} (stage 1 only)", flush=True)

@@ -90,7 +90,9 @@ def main() -> None:
                 continue
             variant = resolve_config(
                 load_config(
-                    Path("configs/wss/wss_efficientnet_lite0.yaml"), [f"model.pooling={pooling}"]
+                    Path("configs/wss/wss_efficientnet_lite0.yaml"),
+                    [f"model.pooling={pooling}"],
+                    SECTIONS,
                 ),
                 SECTIONS,
             )

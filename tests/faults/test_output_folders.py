@@ -134,7 +134,11 @@ def test_invalid_training_numbers_are_refused_before_the_first_step(tmp_path, ov
     from weaksal.methods import get_method
     from weaksal.plumbing.errors import ConfigError
 
-    config = load_config("configs/reference/fpn_efficientnet_lite0.yaml", [override])
+    config = load_config(
+        "configs/reference/fpn_efficientnet_lite0.yaml",
+        [override],
+        get_method("reference").sections,
+    )
     with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
         get_method("reference").target(config, tmp_path / "run", True)
     assert not (tmp_path / "run" / "checkpoints").exists()

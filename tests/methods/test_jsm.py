@@ -18,6 +18,7 @@ from weaksal.data.layouts import Sample
 from weaksal.data.make_rgbd import MakeRGBDSettings, make_rgbd_dataset
 from weaksal.engine.config import load_config
 from weaksal.methods.jsm import pipeline as jsm
+from weaksal.methods.jsm.config import SECTIONS as JSM_SECTIONS
 from weaksal.models import create_model, load_model, makes_saliency_from_rgb
 from weaksal.refine.label_store import LabelStore
 
@@ -47,6 +48,7 @@ def _tiny(root, *more: str) -> dict:
             "engine.log_every=1",
             *more,
         ],
+        JSM_SECTIONS,
     )
 
 

@@ -11,6 +11,7 @@ from weaksal.engine.config import load_config
 from weaksal.inference.promoter import Promoter
 from weaksal.methods.lps import gate as lps_gate
 from weaksal.methods.lps import pipeline as lps
+from weaksal.methods.lps.config import SECTIONS as LPS_SECTIONS
 from weaksal.models import load_model
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ def tiny_config(tmp_path, *extra: str) -> dict:
         "engine.accelerator=cpu",
         *extra,
     ]
-    return load_config("configs/lps/lps_efficientnet_lite0.yaml", overrides)
+    return load_config("configs/lps/lps_efficientnet_lite0.yaml", overrides, LPS_SECTIONS)
 
 
 def test_tiny_lps_pipeline(tmp_path):

@@ -230,7 +230,9 @@ def _tiny_config(tmp_path, *extra):
         "engine.accelerator=cpu",
         *extra,
     ]
-    return load_config("configs/mws/mws_efficientnet_lite0.yaml", overrides), coco
+    return load_config(
+        "configs/mws/mws_efficientnet_lite0.yaml", overrides, mws_config.SECTIONS
+    ), coco
 
 
 def test_an_unknown_refiner_is_refused_before_any_stage(tmp_path):

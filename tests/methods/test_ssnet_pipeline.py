@@ -46,6 +46,7 @@ def test_pipeline_trains_both_stages_and_reads_no_classification_label_map(tmp_p
     config = load_config(
         "configs/ssnet/ssnet_fpn_efficientnet_lite0.yaml",
         [*TINY, f"data.segmentation={tree}", f"data.saliency={source}"],
+        ssnet_sections,
     )
     read_maps, read_masks = [], []
     real_map, real_mask = datasets.read_label_map, datasets.read_mask
@@ -94,6 +95,7 @@ def test_saliency_alone_trains_stage_two_only(tmp_path):
     config = load_config(
         "configs/ssnet/ssnet_paper_efficientnet_lite0.yaml",
         [*TINY, f"data.segmentation={tree}", f"data.saliency={source}", "stage2.tasks=saliency"],
+        ssnet_sections,
     )
     summaries = ssnet.train(config, tmp_path / "run")
     assert list(summaries) == ["stage2"] and "val" not in summaries["stage2"]
@@ -126,8 +128,9 @@ def test_a_pascal_voc_tree_with_its_own_folder_names_trains_as_is(tmp_path):
             "data.saliency_split=null",
             "data.saliency_list=null",
         ],
+        ssnet_sections,
     )
-    sources = ssnet.open_sources(config["data"])
+    sources = ssnet.open_sources(resolve_config(config, ssnet_sections)["data"])  # with defaults
     assert sources.names == list(VOC_CLASSES)
     assert {s.tags for s in sources.classification} == {("dog",), ("person",)}
     summaries = ssnet.train(config, tmp_path / "run")

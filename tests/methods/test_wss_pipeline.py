@@ -10,6 +10,7 @@ from tests.engine.tiny import make_dataset
 from weaksal.data import datasets, imageio
 from weaksal.engine.config import load_config
 from weaksal.methods import pseudo_labels, wss
+from weaksal.methods.wss.config import SECTIONS as WSS_SECTIONS
 from weaksal.models import load_model
 
 pytestmark = pytest.mark.slow
@@ -41,7 +42,7 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
         "labels.later_sizes=[64, 96]",
         "labels.later_flip=true",
     ]
-    config = load_config("configs/wss/wss_efficientnet_lite0.yaml", overrides)
+    config = load_config("configs/wss/wss_efficientnet_lite0.yaml", overrides, WSS_SECTIONS)
     masks_read, training_reads = [], []
     real_read_mask = imageio.read_mask
 
@@ -85,7 +86,9 @@ def test_tiny_pipeline_runs_caches_and_never_reads_training_masks(tmp_path, monk
 def test_an_unknown_refiner_is_refused_before_any_stage(tmp_path):
     from weaksal.plumbing.errors import ConfigError
 
-    config = load_config("configs/wss/wss_efficientnet_lite0.yaml", ["labels.refine=crf"])
+    config = load_config(
+        "configs/wss/wss_efficientnet_lite0.yaml", ["labels.refine=crf"], WSS_SECTIONS
+    )
     with pytest.raises(ConfigError, match="labels.refine: unknown refiner 'crf'.*itercrf"):
         wss.train(config, tmp_path / "run")
     assert not (tmp_path / "run").exists()

@@ -49,12 +49,28 @@ def train(
     out: Path = typer.Option(None, help="Run folder (default runs/<config name>)."),
     resume: bool = typer.Option(True, help="Continue from the run folder's newest checkpoint."),
     evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
+    print_config: bool = typer.Option(
+        False,
+        "--print-config",
+        help="Print the resolved config (every key: defaults, base and overrides) and exit"
+        " without training.",
+    ),
 ) -> None:
     """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
+    from weaksal.api.training import resolved_training_config
     from weaksal.api.training import train as train_run
+    from weaksal.engine.config import dump_config
 
     arguments = list(arguments or [])
     method = arguments.pop(0) if arguments and "=" not in arguments[0] else None
+    if print_config:
+        resolved = resolved_training_config(config, arguments)
+        if method is not None and resolved["method"] != method:
+            raise typer.BadParameter(
+                f"{config} is a config for {resolved['method']!r}, not {method!r}"
+            )
+        typer.echo(dump_config(resolved), nl=False)
+        return
     result = train_run(config, out, arguments, method=method, resume=resume, evaluate=evaluate)
     if result is None:  # a torchrun rank other than 0: rank 0 reports
         return

@@ -90,13 +90,32 @@ def find_config(name: str | Path, defaults: Mapping[str, str] | None = None) -> 
     )
 
 
-def load_config(path: str | Path, overrides: Sequence[str] = ()) -> dict:
-    """Read a YAML config, merge its ``base`` chain underneath, apply ``key=value`` overrides."""
+def load_config(
+    path: str | Path, overrides: Sequence[str] = (), sections: Mapping[str, type] | None = None
+) -> dict:
+    """Read a YAML config, merge its ``base`` chain underneath, apply ``key=value`` overrides.
+
+    An override may set any key of the config and, given the method's typed
+    ``sections``, any key they declare that the YAML leaves to its default
+    (the YAMLs hold only what differs from the defaults); other keys need ``+``.
+    """
     path = Path(path)
     config = _read_with_bases(path, ())
+    known = _with_defaults(config, sections) if overrides and sections else config
     for override in overrides:
-        _apply_override(config, override, path)
+        _apply_override(config, override, path, known)
     return config
+
+
+def _with_defaults(config: dict, sections: Mapping[str, type]) -> dict:
+    """``config`` with its sections' defaults filled in (as is when it does not resolve yet):
+    the keys an override may set."""
+    from weaksal.engine.schema import resolve_config
+
+    try:
+        return resolve_config(config, sections)
+    except ConfigError:
+        return config
 
 
 def dump_config(config: Mapping[str, Any]) -> str:
@@ -154,7 +173,10 @@ def _dotted_keys(config: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
             yield from _dotted_keys(value, dotted + ".")
 
 
-def _apply_override(config: dict, override: str, path: Path) -> None:
+_ABSENT = object()
+
+
+def _apply_override(config: dict, override: str, path: Path, known: Mapping[str, Any]) -> None:
     key, sep, raw = override.partition("=")
     add = key.startswith("+")
     key = key.removeprefix("+").strip()
@@ -169,31 +191,32 @@ def _apply_override(config: dict, override: str, path: Path) -> None:
             path, f"value of override {override!r} is not valid YAML ({exc})", "quote or fix it"
         ) from None
     parts = key.split(".")
-    node = config
+    node, default = config, known  # ``known``: ``config`` with the keys left to defaults
     for depth, part in enumerate(parts):
         here = ".".join(parts[: depth + 1])
         last = depth == len(parts) - 1
-        if part not in node:
+        default = default.get(part, _ABSENT) if isinstance(default, Mapping) else _ABSENT
+        if part not in node and default is _ABSENT:
             if not add:
-                raise _unknown_key(config, key, override, path)
+                raise _unknown_key(known, key, override, path)
             if last:
                 break
             node[part] = {}
-        elif not last and not isinstance(node[part], dict):
+        elif not last and not isinstance(node.get(part, default), Mapping):
             raise ConfigError(
                 path,
                 f"override {override!r} goes inside '{here}', which is a value, not a section",
                 "check the key against the config",
             )
         if not last:
-            node = node[part]
-    replaced = node.get(parts[-1])
+            node = node.setdefault(part, {})
+    replaced = node.get(parts[-1], default)
     if isinstance(replaced, Mapping) and not isinstance(value, Mapping) and value is not None:
         # a section becomes a mapping, or null (an optional section switched off), never a value
         raise ConfigError(
             path,
             f"override {override!r} replaces the section '{key}' with a single value",
-            f"set one of its keys instead ({', '.join(f'{key}.{k}' for k in node[parts[-1]])})",
+            f"set one of its keys instead ({', '.join(f'{key}.{k}' for k in replaced)})",
         )
     node[parts[-1]] = value
 

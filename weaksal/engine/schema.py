@@ -37,11 +37,13 @@ def resolve_config(
 
     A section may be absent (all defaults) or ``null`` when its dataclass is
     marked ``optional = True`` (the method then skips what it configures).
+    The keys come in one order whatever the YAML wrote: the :data:`TOP_LEVEL`
+    keys given, then every section as ``sections`` declares them.
     """
     unknown = [key for key in config if key not in sections and key not in TOP_LEVEL]
     if unknown:
         raise _unknown(source, unknown[0], [*sections, *TOP_LEVEL], "section")
-    resolved = dict(config)
+    resolved = {key: config[key] for key in TOP_LEVEL if key in config}
     for name, section in sections.items():
         given = config.get(name, {})
         if given is None and getattr(section, "optional", False):
@@ -221,4 +223,4 @@ class EngineSection:
     keep_checkpoints: int = at_least(1, 2)
     log_every: int = at_least(1, 20)
     val_every: int = at_least(0, 0)  # 0: validate only at the end
-    deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on CUDA)
+    deterministic: bool = False  # torch.use_deterministic_algorithms (exact resume on CUDA; slower)

@@ -16,7 +16,8 @@ from weaksal.engine.schema import (
 
 @dataclass
 class JSMModel(SaliencyModelSection):
-    """The saliency network's (and the depth network's) backbone and decoder."""
+    """The saliency network's (and the depth network's) backbone, decoder and input size
+    (256; the code: 352)."""
 
     decoder: str = "fpn"  # fpn | unet: JSM's CPD-ResNet50 cannot be had here
 

@@ -36,6 +36,8 @@ class LPSValidation:
 
 @dataclass
 class LPSTrain(TrainSection):
+    """Adam at lr 1e-4 for the backbone, 10x (1e-3) for the new layers: the released code's."""
+
     flip_probability: float = within(0.0, 1.0, 0.05)  # p of Alg. 1: mask with pixels flipped
     detector_share: float = within(0.0, 1.0, 0.0)  # images whose prior is first given a
 

@@ -16,7 +16,10 @@ from weaksal.engine.schema import (
 
 @dataclass
 class MWSModel(SaliencyModelSection):
-    """``decoder`` is SNet's; ``attention_decoder`` CNet's and PNet's (``paper``: stride 16)."""
+    """``decoder`` is SNet's; ``attention_decoder`` CNet's and PNet's (``paper``: stride 16).
+
+    Images are resized to ``input_size`` x ``input_size`` (256, as the code).
+    """
 
     attention_decoder: str = "paper"
     feature_dim: int = 512  # attended features f and word embeddings
@@ -38,7 +41,8 @@ class MWSData:
 
 @dataclass
 class MWSWeights:
-    beta: float = 0.005  # the regulariser of Eq. 5-6 (paper), averaged over positions as the code
+    beta: float = 0.005  # the regulariser of Eq. 5-6 (paper 0.005; the code's joint training
+    # 5e-3), averaged over positions as the code
     transfer: float = 0.01  # lambda of L_at (paper)
     coherence: float = 0.01  # lambda of L_ac (paper; the code used 0.1)
     transfer_binarise: str | float = "2mean"  # 2mean (code: s >= 2x mean) | 0.5 (paper)
@@ -73,8 +77,8 @@ SECTIONS = {
     "data": MWSData,
     "weights": MWSWeights,
     "coherence": MWSCoherence,
-    "init": TrainSection,
-    "joint": TrainSection,
+    "init": TrainSection,  # Adam at lr 1e-4 and batch_size per source, as the code
+    "joint": TrainSection,  # the transfer and coherence stages, each from init
     "labels": MWSLabels,
     "snet": SNetTrain,
     "engine": EngineSection,

@@ -20,6 +20,6 @@ class ReferenceModel(SaliencyModelSection):
 SECTIONS = {
     "model": ReferenceModel,
     "data": SupervisedData,
-    "train": TrainSection,
+    "train": TrainSection,  # Adam at lr 1e-4, as the MWS code (whose SNet it trains by default)
     "engine": EngineSection,
 }

@@ -37,7 +37,10 @@ class SSNetData:
 
 @dataclass
 class SSNetTrain(TrainSection):
-    """One stage's loop: Adam with the code's betas, lr * factor every ``lr_every`` steps."""
+    """One stage's loop: Adam with the code's betas, lr * factor every ``lr_every`` steps.
+
+    ``batch_size`` is per source (stage 1: 8 saliency + 8 classification images a step).
+    """
 
     lr: float = above(0.0, 1e-4)
     head_lr_mult: float = above(0.0, 1.0)  # the code: one lr for every layer
@@ -54,13 +57,16 @@ class SSNetTrain(TrainSection):
 @dataclass
 class Stage1Train(SSNetTrain):
     steps: int = at_least(1, 2000)
-    tasks: str = one_of("multi", "classification")  # classification: SSNet-S (L_c only)
+    tasks: str = one_of("multi", "classification")  # multi: L_c + L_s1 (SSNet-M);
+    # classification: L_c only (SSNet-S)
 
 
 @dataclass
 class Stage2Train(SSNetTrain):
     steps: int = at_least(1, 2000)
-    tasks: str = one_of("multi", "segmentation", "saliency")  # SSNet-?M, SSNet-?S, SSNet-2S
+    # multi: L_s1 + L_s2 + BCE (SSNet-?M); segmentation: L_s2 + BCE (SSNet-?S); saliency:
+    # L_s1 only (SSNet-2S)
+    tasks: str = one_of("multi", "segmentation", "saliency")
     lr_every: int = at_least(1, 3000)
     lr_factor: float = within(0.0, 1.0, 0.5)
     reset_optimizer: bool = False

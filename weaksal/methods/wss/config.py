@@ -15,7 +15,11 @@ from weaksal.engine.schema import (
 
 @dataclass
 class WSSModel(SaliencyModelSection):
-    """Both stages' backbone; ``decoder`` is stage 2's (the FCN), stage 1 is always the paper's."""
+    """Both stages' backbone; ``decoder`` is stage 2's (the FCN), stage 1 is always the paper's.
+
+    ``decoder: paper`` is the paper's FCN (FIN + skips, stride 16); ``fpn`` / ``unet`` the
+    multi-scale decoders.
+    """
 
     pooling: str = "gsp"  # gsp | gap | gmp (the paper's ablation)
     mu: float = 10.0  # GSP smoothness, paper and code
