@@ -28,7 +28,8 @@ _EXPORTS = {
     "Detector": ("weaksal.api.detectors", "Detector"),
     "Promotion": ("weaksal.api.detectors", "Promotion"),
     "Segmenter": ("weaksal.api.detectors", "Segmenter"),
-    "as_rgb": ("weaksal.api.detectors", "as_rgb"),
+    "as_rgb": ("weaksal.data.inputs", "as_rgb"),
+    "as_map": ("weaksal.data.inputs", "as_map"),
     "render": ("weaksal.data.render", "render"),
     "list_models": ("weaksal.pretrained", "list_models"),
     # one function per command that writes a folder (each returns a FolderReport)

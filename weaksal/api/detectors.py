@@ -23,65 +23,11 @@ from typing import Any, Union
 
 import numpy as np
 
+from weaksal.data.inputs import as_map, as_rgb
 from weaksal.plumbing.errors import WeaksalError
 
 #: what a detector accepts for one image
 ImageLike = Union[str, Path, np.ndarray, "PIL.Image.Image"]  # noqa: F821
-
-
-def as_rgb(image: ImageLike) -> np.ndarray:
-    """``uint8 (H, W, 3)`` RGB from a path, a PIL image or an array.
-
-    Arrays: ``uint8`` or ``bool``, or float in [0, 1]; grey ``(H, W)`` is
-    repeated to three channels and an alpha channel is dropped.
-    """
-    from weaksal.data.imageio import read_image
-
-    if isinstance(image, (str, Path)):
-        return read_image(image)
-    if hasattr(image, "convert") and hasattr(image, "size"):  # a PIL image, without importing PIL
-        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-    if not isinstance(image, np.ndarray):
-        raise TypeError(
-            f"an image is a path, a PIL image or a numpy array, not {type(image).__name__}"
-        )
-    array = image
-    if array.ndim == 3 and array.shape[2] == 1:
-        array = array[:, :, 0]
-    if array.ndim == 2:
-        array = np.repeat(array[:, :, None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise ValueError(f"an image array is (H, W), (H, W, 3) or (H, W, 4), not {image.shape}")
-    array = array[:, :, :3]
-    if array.dtype == bool:
-        return array.astype(np.uint8) * 255
-    if np.issubdtype(array.dtype, np.floating):
-        if array.size and (array.min() < 0.0 or array.max() > 1.0):
-            raise ValueError("a float image array must be in [0, 1] (divide uint8 data by 255)")
-        return np.round(array * 255.0).astype(np.uint8)
-    if array.dtype != np.uint8:
-        raise ValueError(f"an image array is uint8, bool or float in [0, 1], not {array.dtype}")
-    return np.ascontiguousarray(array)
-
-
-def as_map(saliency: ImageLike | np.ndarray) -> np.ndarray:
-    """A saliency map as ``float32 (H, W)`` in [0, 1]: a path (any bit depth), uint8 or float."""
-    from weaksal.data.imageio import read_prediction
-
-    if isinstance(saliency, (str, Path)):
-        return read_prediction(saliency).astype(np.float32) / np.float32(255.0)
-    if hasattr(saliency, "convert"):
-        return np.asarray(saliency.convert("L"), np.float32) / np.float32(255.0)
-    array = np.asarray(saliency)
-    if array.ndim == 3:
-        array = array[:, :, 0]
-    if array.ndim != 2:
-        raise ValueError(f"a saliency map is (H, W), not {np.asarray(saliency).shape}")
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / np.float32(255.0)
-    if array.dtype == bool:
-        return array.astype(np.float32)
-    return np.clip(array.astype(np.float32), 0.0, 1.0)
 
 
 def _one_or_many(images) -> tuple[list, bool]:

@@ -106,7 +106,12 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
 
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image as ``uint8 (H, W, 3)`` RGB."""
-    image = _open(path)
+    return rgb_from_pil(_open(path))
+
+
+def rgb_from_pil(image: Image.Image) -> np.ndarray:
+    """``uint8 (H, W, 3)`` RGB of a decoded image: 16-bit and float modes scaled to 0..255
+    (``convert("RGB")`` would saturate them to white), every other mode converted."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         grey = _to_uint8(np.asarray(image))
         return np.repeat(grey[:, :, None], 3, axis=2)
@@ -145,12 +150,17 @@ def read_prediction(path: str | Path) -> np.ndarray:
     use their full range (value / 257), float maps are probabilities in
     [0, 1] (clipped), colour maps are converted to luminance.
     """
-    image = _open(path)
+    return prediction_from_pil(_open(path), path)
+
+
+def prediction_from_pil(image: Image.Image, source: str | Path) -> np.ndarray:
+    """``uint8 (H, W)`` grey levels of a decoded map, by :func:`read_prediction`'s rules
+    (``source`` names it in an error)."""
     if image.mode == "F":
         array = np.asarray(image, dtype=np.float64)
         if not np.isfinite(array).all():
             raise CorruptFileError(
-                path, "float map holds NaN or infinite values", "write finite values in [0, 1]"
+                source, "float map holds NaN or infinite values", "write finite values in [0, 1]"
             )
         return np.rint(np.clip(array, 0.0, 1.0) * 255.0).astype(np.uint8)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):

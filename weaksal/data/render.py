@@ -54,10 +54,23 @@ def to_overlay(
     return np.round(blended).astype(np.uint8)
 
 
-def render(
-    kind: str, image: np.ndarray, saliency: np.ndarray, threshold: float | None = None
-) -> np.ndarray:
-    """The array ``weaksal predict --type kind`` writes for one image and its map."""
+def render(kind: str, image, saliency, threshold: float | None = None) -> np.ndarray:
+    """The array ``weaksal predict --type kind`` writes for one image and its map.
+
+    ``image`` and ``saliency`` may be any kind :mod:`weaksal.data.inputs`
+    reads (a path, a PIL image, an array: a ``uint8`` map is 0..255, a float
+    map 0..1); they must be of one size.
+    """
+    from weaksal.data.inputs import as_map, as_rgb
+
+    if kind not in OUTPUT_TYPES:
+        raise ValueError(f"output type must be one of {', '.join(OUTPUT_TYPES)}, not {kind!r}")
+    image, saliency = as_rgb(image), as_map(saliency)
+    if image.shape[:2] != saliency.shape:
+        raise ValueError(
+            f"the map is {saliency.shape[0]}x{saliency.shape[1]} but the image"
+            f" {image.shape[0]}x{image.shape[1]}: render a map of the image it was made from"
+        )
     if kind == "map":
         return to_grey(saliency)
     if kind == "mask":
