@@ -38,9 +38,9 @@ def test_disk_full_is_named_with_the_fix(tmp_path, monkeypatch):
     result = runner.invoke(
         app, ["classic", "ft", "--images", str(images), "--out", str(tmp_path / "out")]
     )
-    # a per-image job reports the failure by name and the run exits 1
-    assert result.exit_code == 1 and "No space left on device" in result.output
-    assert "im0" in result.output
+    # a full disk stops the run at once (issue 32): one line naming the output and the fix
+    assert result.exit_code == 2 and "No space left on device" in result.output
+    assert "im0" in result.output and "free disk space" in result.output
 
 
 def test_disk_full_outside_a_batch_is_one_line(tmp_path, monkeypatch):

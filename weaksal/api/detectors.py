@@ -339,7 +339,10 @@ def load(
     if task not in ("saliency", "seg"):
         raise WeaksalError(f"--task {task}: unknown. Fix: use saliency or seg")
     name = str(model)
-    is_file = Path(name).suffix in (".safetensors", ".onnx") or Path(name).exists()
+    # A bare name of `weaksal models` always means the shipped model or detector, even when a
+    # folder of that name lies in the working directory; a path says so (`./wss`, a suffix).
+    named = isinstance(model, str) and (name in shipped_names() or name in classic_names())
+    is_file = not named and (Path(name).suffix in (".safetensors", ".onnx") or Path(name).exists())
     if not is_file and name not in shipped_names() and name not in classic_names():
         raise WeaksalError(
             f"unknown model {name!r}. Fix: choose a shipped saliency model"

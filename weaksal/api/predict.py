@@ -57,6 +57,10 @@ def predict_folder(
     segmenting = detector.output == "classes"
     if segmenting and output != "map":
         raise WeaksalError("--task seg writes class maps. Fix: leave out --type")
+    if segmenting and threshold is not None:
+        raise WeaksalError(
+            "--threshold cuts saliency maps; --task seg writes class maps. Fix: leave it out"
+        )
     inputs = [images] if isinstance(images, (str, Path)) else list(images)
     rank, world = shard if shard is not None else shard_from_env()
     samples = index_inputs(inputs).samples[rank::world]

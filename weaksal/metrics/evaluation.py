@@ -107,7 +107,10 @@ class Evaluation:
             written += write_report(self, out, grid)
         if per_image:
             for run in self.runs:
-                path = out / f"per_image_{run.dataset}_{run.method}.csv"
+                from weaksal.plumbing.paths import file_name_part
+
+                name = f"per_image_{file_name_part(run.dataset)}_{file_name_part(run.method)}"
+                path = out / f"{name}.csv"
                 write_per_image(run, path)
                 written.append(path)
         return written

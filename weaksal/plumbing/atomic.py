@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -47,8 +48,11 @@ def honour_umask(path: Path, folder: bool = False) -> None:
 def clean_stale_temporaries(folder: str | Path, older_than_s: float = STALE_AFTER_S) -> list[Path]:
     """Remove hidden ``.*.part`` files a killed write left in ``folder``; returns them.
 
-    Only temporaries older than ``older_than_s`` go: a younger one may belong
-    to a writer still running beside this one.
+    A temporary names its writer's process id (``.<name>.<pid>-<random>.part``): one whose
+    writer is no longer running on this machine goes at once, so a rerun after a kill starts
+    clean. One whose writer may still run (its process is alive, or the name holds no
+    process id, e.g. from an older version or another machine sharing the folder) goes only
+    when older than ``older_than_s``.
     """
     folder = Path(folder)
     removed: list[Path] = []
@@ -59,12 +63,32 @@ def clean_stale_temporaries(folder: str | Path, older_than_s: float = STALE_AFTE
         if not (entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX)):
             continue
         try:
-            if entry.is_file() and now - entry.stat().st_mtime > older_than_s:
+            if not entry.is_file():
+                continue
+            writer = _writer_pid(entry.name)
+            dead = writer is not None and writer != os.getpid() and not _running(writer)
+            if dead or now - entry.stat().st_mtime > older_than_s:
                 entry.unlink()
                 removed.append(entry)
         except OSError:
             continue  # gone already, or not ours to remove
     return removed
+
+
+def _writer_pid(name: str) -> int | None:
+    """The process id in a temporary's name (``.<name>.<pid>-<random>.part``), if any."""
+    match = re.search(r"\.(\d+)-[^.]*" + re.escape(TEMP_SUFFIX) + "$", name)
+    return int(match.group(1)) if match else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def remove_open_temporaries() -> None:
@@ -84,7 +108,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}-", suffix=TEMP_SUFFIX, dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     _OPEN_TEMPORARIES.add(tmp_path)

@@ -8,6 +8,7 @@ name and the others go on.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,13 +31,24 @@ class Job:
     arguments: tuple
 
 
+#: errors of the disk the outputs go to: every later job would fail the same way, so the run
+#: stops at the first (naming the output), as ``weaksal predict`` does
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
 def run_job(task: tuple[Callable, Job]) -> tuple[str, str | None]:
     function, job = task
     try:
         function(*job.arguments, job.output)
     except WeaksalError as exc:
         return job.name, str(exc)
-    except (ValueError, ArithmeticError, MemoryError, OSError) as exc:  # name the input at fault
+    except OSError as exc:
+        if exc.errno in DISK_ERRORS:
+            raise OSError(exc.errno, exc.strerror, str(job.output)) from None
+        inputs = [str(a) for a in job.arguments if isinstance(a, Path)]
+        where = f"{inputs[0]}: " if inputs else ""
+        return job.name, f"{where}{type(exc).__name__}: {exc}"
+    except (ValueError, ArithmeticError, MemoryError) as exc:  # name the input at fault
         inputs = [str(a) for a in job.arguments if isinstance(a, Path)]
         where = f"{inputs[0]}: " if inputs else ""
         return job.name, f"{where}{type(exc).__name__}: {exc}"

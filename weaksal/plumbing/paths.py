@@ -20,3 +20,13 @@ def cache_root() -> Path:
     """``$WEAKSAL_CACHE``, else ``~/.cache/weaksal``: facts about files worth keeping between runs."""
     configured = os.environ.get("WEAKSAL_CACHE")
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "weaksal"
+
+
+def file_name_part(text: str) -> str:
+    """``text`` made safe as part of a file name: every character other than letters, digits,
+    ``.``, ``-`` and ``_`` becomes ``_``, and no leading dot, so a method called ``../x`` or
+    ``a/b`` cannot write outside the folder (or hide its file)."""
+    import re
+
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", text).lstrip(".")
+    return safe.replace("..", "__") or "_"

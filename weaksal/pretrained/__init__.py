@@ -86,7 +86,13 @@ def shipped_file(name: str, role: str = "saliency") -> Path:
 
 
 def resolve_model(model: str | Path, role: str = "saliency") -> Path:
-    """A model file path from a path or a shipped model's name (its file playing ``role``)."""
+    """A model file path from a path or a shipped model's name (its file playing ``role``).
+
+    A bare ``str`` that is a shipped model's name is that model, even when a file or folder
+    of that name lies in the working directory (``./wss`` is the path).
+    """
+    if isinstance(model, str) and model in shipped_names():
+        return shipped_file(model, role)
     path = Path(model)
     if path.suffix in (".safetensors", ".onnx") or path.exists():
         if not path.is_file():
