@@ -13,9 +13,13 @@ standard library's threading HTTP server:
 
 The client never names a file: images arrive as bytes and are decoded in
 memory, with limits on the upload size and on the pixel count (a
-decompression bomb is refused before decoding). Errors come back as
-``{"error": "..."}`` with a 4xx status, and the page shows them. It listens
-on 127.0.0.1 unless told otherwise.
+decompression bomb is refused before decoding). Classical detectors, slow on
+big images, run on a copy shrunk to ``classic_pixels`` (1 M) and their maps are
+resized back to the image. Errors come back as ``{"error": "..."}`` in words
+(4xx, 503 when busy, 500 when a model fails: the details go to the server's
+log, one line each), and the page shows them. It listens on 127.0.0.1 unless
+told otherwise; what it checks before any work (Host, Origin, the body's
+length, time, concurrent work) is in :mod:`weaksal.serve_limits`.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sys
 import threading
 import time
+import traceback
+from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,16 +40,39 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from weaksal.serve_limits import (
+    DEFAULT_READ_TIMEOUT,
+    FORM,
+    SEND_FILE,
+    HostPolicy,
+    RequestError,
+    WorkSlots,
+    content_length,
+    default_workers,
+    read_body,
+)
+
 DEFAULT_MAX_BYTES = 15 * 2**20
 DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_CLASSIC_PIXELS = 1_000_000
+HUNG_UP = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
-class RequestError(Exception):
-    """A bad request: its message is shown in the page; ``status`` is the HTTP answer."""
+def log(line: str) -> None:
+    """One line on the server's standard error (the client never sees these details)."""
+    print(f"weaksal serve: {' '.join(line.split())}", file=sys.stderr, flush=True)
 
-    def __init__(self, message: str, status: HTTPStatus = HTTPStatus.BAD_REQUEST) -> None:
-        super().__init__(message)
-        self.status = status
+
+def described(exc: BaseException) -> str:
+    """``Class: message (at file:line)``, one line, for the log."""
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    at = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+    return f"{type(exc).__name__}: {exc}{at}"
+
+
+def looks_like_a_form(data: bytes) -> bool:
+    start = data[:2048].lower()
+    return start.startswith(b"--") and b"content-disposition: form-data" in start
 
 
 def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
@@ -53,6 +83,8 @@ def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
 
     if not data:
         raise RequestError("the upload is empty: choose an image file")
+    if looks_like_a_form(data):
+        raise RequestError(FORM, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -68,15 +100,22 @@ def decode_upload(data: bytes, max_pixels: int) -> np.ndarray:
             image = ImageOps.exif_transpose(image)
     except RequestError:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-        Image.DecompressionBombError,
-    ) as exc:
-        raise RequestError(f"cannot read the upload as an image ({exc})") from None
+    except UnidentifiedImageError:
+        raise RequestError(
+            f"cannot read the upload as an image: its {len(data):,} bytes are not an image file"
+            f" this server knows; {SEND_FILE}"
+        ) from None
+    except Image.DecompressionBombError:
+        raise RequestError(
+            f"the image has over {2 * Image.MAX_IMAGE_PIXELS:,} pixels, more than this server"
+            " decodes: send a smaller image",
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        ) from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError):
+        raise RequestError(
+            f"cannot read the upload as an image: the file is damaged or cut short (its"
+            f" {len(data):,} bytes do not hold the whole picture its header announces)"
+        ) from None
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
@@ -84,14 +123,55 @@ def png_data_url(array: np.ndarray) -> str:
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)  # 4x faster, +25% size
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-class Detectors:
-    """The detectors the page offers, each loaded once on first use (thread-safe)."""
+class DetectorFailed(Exception):
+    """A detector (or LPS) raised on a request's image: a 500, the cause logged."""
 
-    def __init__(self, device: str = "cpu", promoter: str | None = "lps") -> None:
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the detector {name} failed on this image; the server's log says why")
+        self.name = name
+
+
+def shrink(image: np.ndarray, max_pixels: int) -> np.ndarray:
+    """``image`` area-averaged to at most ``max_pixels``, its aspect kept; itself if it fits."""
+    import cv2
+
+    height, width = image.shape[:2]
+    if height * width <= max_pixels:
+        return image
+    scale = (max_pixels / (height * width)) ** 0.5
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def grow(saliency: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A map back at the image's ``(H, W)``, bilinear."""
+    import cv2
+
+    if saliency.shape[:2] == tuple(shape):
+        return saliency
+    size = (shape[1], shape[0])
+    grown = cv2.resize(saliency.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    return np.clip(grown, 0.0, 1.0)
+
+
+class Detectors:
+    """The detectors the page offers, each loaded once on first use (thread-safe).
+
+    Classical detectors (seconds per megapixel) see the image shrunk to at most
+    ``classic_pixels`` and their maps are resized back; networks resize for
+    themselves, so they get the image as sent.
+    """
+
+    def __init__(
+        self,
+        device: str = "cpu",
+        promoter: str | None = "lps",
+        classic_pixels: int = DEFAULT_CLASSIC_PIXELS,
+    ) -> None:
         from weaksal.api.detectors import classic_names
         from weaksal.pretrained import shipped_names
 
@@ -99,12 +179,28 @@ class Detectors:
         self.networks = shipped_names("saliency")
         self.classic = classic_names()
         self.promoter = promoter if promoter in shipped_names("promote") else None
+        self.classic_pixels = classic_pixels
         self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._promote_lock = threading.Lock()
 
     def choices(self) -> dict[str, Any]:
         return {"networks": self.networks, "classic": self.classic, "promote": self.promoter}
+
+    def chosen(self, names: Sequence[str], promote: bool) -> list[str]:
+        """``names`` checked and de-duplicated (first occurrence kept), before any work."""
+        unique = list(dict.fromkeys(name.strip() for name in names if name.strip()))
+        if not unique:
+            raise RequestError("choose at least one detector")
+        known = self.networks + self.classic
+        for name in unique:
+            if name not in known:
+                raise RequestError(
+                    f"unknown detector {name[:60]!r}: choose from {', '.join(known)}"
+                )
+        if promote and not self.promoter:
+            raise RequestError("no LPS model is installed, so maps cannot be promoted")
+        return unique
 
     def _cached(self, key: str, make):
         with self._lock:
@@ -116,10 +212,7 @@ class Detectors:
         """The detector ``name`` (a shipped model or a classical detector), loaded once."""
         from weaksal.api.detectors import load
 
-        if name not in self.networks + self.classic:
-            raise RequestError(
-                f"unknown detector {name!r}: choose from {', '.join(self.networks + self.classic)}"
-            )
+        self.chosen([name], promote=False)
         return self._cached(name, lambda: load(name, device=self.device))
 
     def promote(self, image: np.ndarray, saliency: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -134,21 +227,31 @@ class Detectors:
             promoted = promotion(image, saliency)
             return promoted, bool(promotion.left[0])
 
+    def saliency(self, name: str, image: np.ndarray) -> np.ndarray:
+        """``name``'s map of ``image``, at its size (a classical detector on a shrunk copy)."""
+        try:
+            seen = shrink(image, self.classic_pixels) if name in self.classic else image
+            return grow(self.detector(name)(seen), image.shape[:2])
+        except RequestError:
+            raise
+        except Exception as exc:
+            log(f"the detector {name} failed: {described(exc)}")
+            raise DetectorFailed(name) from exc
+
     def maps(self, image: np.ndarray, names: list[str], promote: bool) -> list[dict[str, Any]]:
         """Per detector (and, with ``promote``, its LPS-promoted map): PNG data URLs, seconds."""
-        if not names:
-            raise RequestError("choose at least one detector")
-        if promote and not self.promoter:
-            raise RequestError("no LPS model is installed, so maps cannot be promoted")
         results = []
-        for name in names:
-            detector = self.detector(name)
+        for name in self.chosen(names, promote):
             start = time.perf_counter()
-            saliency = detector(image)
+            saliency = self.saliency(name, image)
             results.append(result_entry(name, image, saliency, time.perf_counter() - start))
             if promote:
                 start = time.perf_counter()
-                promoted, left = self.promote(image, saliency)
+                try:
+                    promoted, left = self.promote(image, saliency)
+                except Exception as exc:
+                    log(f"LPS failed on the map of {name}: {described(exc)}")
+                    raise DetectorFailed(f"LPS (on {name}'s map)") from exc
                 entry = result_entry(f"{name} + LPS", image, promoted, time.perf_counter() - start)
                 entry["left_as_it_was"] = left
                 results.append(entry)
@@ -169,64 +272,119 @@ def result_entry(name: str, image: np.ndarray, saliency: np.ndarray, seconds: fl
     }
 
 
-def make_handler(detectors: Detectors, max_bytes: int, max_pixels: int):
+class Server(ThreadingHTTPServer):
+    """The threading server with a long listen queue and one log line per failed request."""
+
+    request_queue_size = 128  # connections waiting to be accepted (the default, 5, resets them)
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, HUNG_UP):
+            log(f"{client_address[0]} hung up before the answer was sent")
+        elif isinstance(exc, TimeoutError):
+            log(f"{client_address[0]} did not take the answer in time; dropped")
+        else:
+            log(f"a request from {client_address[0]} failed: {described(exc)}")
+
+
+def make_handler(
+    detectors: Detectors,
+    max_bytes: int,
+    max_pixels: int,
+    hosts: HostPolicy,
+    slots: WorkSlots,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
+):
     page = (Path(__file__).with_name("serve_page.html")).read_bytes()
+    choices = {**detectors.choices(), "max_bytes": max_bytes, "max_pixels": max_pixels}
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "weaksal"
+        timeout = read_timeout  # seconds of silence while reading a request (socket timeout)
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - quiet by default
             pass
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _send(self, status: int, body: bytes, content_type: str, extra=()) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
+            for name, value in extra:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
-        def _json(self, status: int, payload: dict) -> None:
-            self._send(status, json.dumps(payload).encode(), "application/json")
+        def _json(self, status: int, payload: dict, extra=()) -> None:
+            self._send(status, json.dumps(payload).encode(), "application/json", extra)
+
+        def _refuse(self, error: RequestError) -> None:
+            self.close_connection = True  # a body left unread must not be parsed as a request
+            busy = error.status == HTTPStatus.SERVICE_UNAVAILABLE
+            self._json(error.status, {"error": str(error)}, [("Retry-After", "2")] if busy else ())
+
+        def _host_refused(self) -> bool:
+            """Refuse (403; 400 without a Host) a request for a name this server is not."""
+            host = self.headers.get("Host")
+            why = hosts.refusal(host)
+            if why:
+                status = HTTPStatus.BAD_REQUEST if host is None else HTTPStatus.FORBIDDEN
+                self._refuse(RequestError(why, status))
+            return why is not None
 
         def do_GET(self) -> None:  # noqa: N802 - the http.server protocol
+            if self._host_refused():
+                return
             path = urlparse(self.path).path
             if path in ("/", "/index.html"):
                 self._send(HTTPStatus.OK, page, "text/html; charset=utf-8")
             elif path == "/api/detectors":
-                self._json(HTTPStatus.OK, detectors.choices())
+                self._json(HTTPStatus.OK, choices)
             else:
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path}"})
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no page {path[:100]}"})
 
         def do_POST(self) -> None:  # noqa: N802
+            if self._host_refused():
+                return
             url = urlparse(self.path)
             if url.path != "/api/maps":
-                self._json(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {url.path}"})
+                self._refuse(RequestError(f"no endpoint {url.path[:100]}", HTTPStatus.NOT_FOUND))
                 return
             try:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > max_bytes:
-                    raise RequestError(
-                        f"the upload is {length / 2**20:.1f} MB, over this server's limit of"
-                        f" {max_bytes / 2**20:.0f} MB: send a smaller image",
-                        HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    )
-                query = parse_qs(url.query)
-                names = [n for n in ",".join(query.get("detectors", [])).split(",") if n]
-                promote = query.get("promote", ["0"])[0] in ("1", "true", "yes")
-                image = decode_upload(self.rfile.read(length), max_pixels)
-                results = detectors.maps(image, names, promote)
+                results = self._maps(url.query)
             except RequestError as exc:
-                self.close_connection = True  # an unread oversized body must not be parsed
-                self._json(exc.status, {"error": str(exc)})
+                self._refuse(exc)
                 return
-            except Exception as exc:  # a model failing must still answer the page
-                self._json(
-                    HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(exc).__name__}: {exc}"}
-                )
+            except DetectorFailed as exc:
+                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(exc)})
+                return
+            except HUNG_UP:
+                raise  # the server's handle_error logs it in one line
+            except Exception as exc:  # rendering, memory...: the page still gets an answer
+                log(f"POST {url.path} failed: {described(exc)}")
+                message = "the server failed while making the maps; its log says why"
+                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": message})
                 return
             self._json(HTTPStatus.OK, {"results": results})
+
+        def _maps(self, query_text: str) -> list[dict[str, Any]]:
+            """Every check before the body is read, then the body, then one work slot."""
+            why = hosts.origin_refusal(self.headers.get("Origin"))
+            if why:
+                raise RequestError(why, HTTPStatus.FORBIDDEN)
+            query = parse_qs(query_text)
+            names = ",".join(query.get("detectors", [])).split(",")
+            promote = query.get("promote", ["0"])[0] in ("1", "true", "yes")
+            names = detectors.chosen(names, promote)
+            if self.headers.get_content_type().startswith("multipart/"):
+                raise RequestError(FORM, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+            length = content_length(self.headers, max_bytes)
+            data = read_body(self.rfile, self.connection, length, read_timeout)
+            with slots.slot():
+                image = decode_upload(data, max_pixels)
+                return detectors.maps(image, names, promote)
 
     return Handler
 
@@ -237,9 +395,27 @@ def make_server(
     device: str = "cpu",
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> ThreadingHTTPServer:
-    """The server, bound and ready (``serve_forever`` to run; port 0 picks a free one)."""
-    handler = make_handler(Detectors(device), max_bytes, max_pixels)
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    *,
+    classic_pixels: int = DEFAULT_CLASSIC_PIXELS,
+    workers: int | None = None,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
+    allow_hosts: Sequence[str] = (),
+) -> Server:
+    """The server, bound and ready (``serve_forever`` to run; port 0 picks a free one).
+
+    ``workers`` requests compute at once (None: one per CPU), one more gets 503;
+    ``allow_hosts`` adds Host names to those of the bound address
+    (:class:`weaksal.serve_limits.HostPolicy`).
+    """
+    detectors = Detectors(device, classic_pixels=classic_pixels)
+    slots = WorkSlots(workers or default_workers())
+    server = Server((host, port), BaseHTTPRequestHandler)  # bound first: port 0 picks one
+    try:
+        policy = HostPolicy(host, server.server_address[1], allow_hosts)
+    except ValueError:
+        server.server_close()
+        raise
+    server.RequestHandlerClass = make_handler(
+        detectors, max_bytes, max_pixels, policy, slots, read_timeout
+    )
     return server

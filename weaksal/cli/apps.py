@@ -66,19 +66,55 @@ def demo(
 @app.command("serve")
 @friendly_errors
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every network)."),
+    host: str = typer.Option(
+        "127.0.0.1",
+        help="Address to listen on (0.0.0.0: every network; then it answers localhost, IP"
+        " addresses and the --allow-host names).",
+    ),
     port: int = typer.Option(8765, min=0, max=65535, help="Port (0: any free port)."),
     device: str = typer.Option("cpu", help="torch device: auto, cpu, cuda, cuda:1, mps."),
     max_mb: float = typer.Option(15.0, min=0.1, help="Largest upload, in MB."),
     max_pixels: int = typer.Option(40_000_000, min=1, help="Largest image, in pixels."),
+    classic_pixels: int = typer.Option(
+        1_000_000,
+        min=1,
+        help="Classical detectors run on a copy shrunk to at most this many pixels (their"
+        " maps resized back): MR takes seconds per megapixel.",
+    ),
+    workers: int = typer.Option(
+        0, min=0, help="Requests computed at once (0: one per CPU); one more gets 503, busy."
+    ),
+    timeout: float = typer.Option(
+        30.0, min=0.1, help="Seconds a client may stay silent while sending a request."
+    ),
+    allow_host: list[str] = typer.Option(
+        None,
+        help="Also answer requests that name this host, NAME or NAME:PORT (repeat the option):"
+        " the machine's name for other machines, a proxy's name. Other names get 403.",
+        show_default=False,
+    ),
 ) -> None:
     """A local web page: drop an image, compare models', classic detectors' and LPS maps."""
     from weaksal.serve import make_server
 
-    server = make_server(host, port, device, int(max_mb * 2**20), max_pixels)
+    try:
+        server = make_server(
+            host,
+            port,
+            device,
+            int(max_mb * 2**20),
+            max_pixels,
+            classic_pixels=classic_pixels,
+            workers=workers or None,
+            read_timeout=timeout,
+            allow_hosts=allow_host or (),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--allow-host") from None
     bound_host, bound_port = server.server_address[:2]
+    shown = "localhost" if bound_host in ("0.0.0.0", "") else bound_host
     console.print(
-        f"weaksal serve: open http://{bound_host}:{bound_port}/ (Ctrl-C stops it)", highlight=False
+        f"weaksal serve: open http://{shown}:{bound_port}/ (Ctrl-C stops it)", highlight=False
     )
     try:
         server.serve_forever()
