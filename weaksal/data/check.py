@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from weaksal.data.discover import open_dataset
-from weaksal.data.imageio import _grey, _open
+from weaksal.data.imageio import _open, mask_from_pil
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
 from weaksal.data.pairs import check_map_shape, size_problem
 from weaksal.plumbing.errors import DataError, SizeMismatchError
@@ -59,7 +59,7 @@ def _inspect(sample: Sample) -> dict:
             continue
         result["sizes"][kind] = (image.height, image.width, str(path))
         if kind == "mask" and result.get("is_label_map") is None:
-            grey = _grey(image)
+            grey = mask_from_pil(image)  # the mask as read for training and scoring
             values = np.unique(grey)
             if set(values.tolist()) <= {0, 255}:
                 result["mask_kind"] = "0/255"

@@ -31,6 +31,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from weaksal.plumbing.errors import CorruptFileError, DecompressionBombError
 
+#: channels further apart than this anywhere make an RGB mask a colour mask (a grey mask
+#: saved as RGB, even as JPEG, keeps its grey levels)
+COLOUR_SPREAD = 16
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 #: Largest image accepted, in pixels (Pillow's own default). Raise it with the
@@ -134,12 +137,50 @@ def read_mask(path: str | Path) -> np.ndarray:
     """Read a saliency mask or map as ``uint8 (H, W)`` grey, 0..255.
 
     A file holding only the values 0 and 1 is scaled to 0/255, so that 0/1
-    masks do not binarise to all background.
+    masks do not binarise to all background. Masks that are not grey are read
+    by what they mean (:func:`mask_from_pil`), never as the luminance of a
+    colour, which would call a red object background.
     """
-    grey = _grey(_open(path))
+    grey = mask_from_pil(_open(path))
     if grey.max(initial=0) == 1:
         grey = grey * np.uint8(255)
     return grey
+
+
+def mask_from_pil(image: Image.Image) -> np.ndarray:
+    """``uint8 (H, W)`` grey of a decoded mask, whatever form the mask takes.
+
+    * a cut-out (RGBA, LA, or a palette with transparency) whose alpha varies:
+      the alpha is the mask;
+    * a palette image whose palette is not a grey ramp (VOC-style label maps):
+      every index but 0 (background) and 255 (VOC's void border) is foreground;
+    * a colour RGB mask: the brightest channel, so any non-black colour is
+      foreground (a grey mask, R = G = B, reads exactly as before);
+    * anything else: its grey levels.
+    """
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        alpha = np.asarray(image.convert("RGBA"))[:, :, 3]
+        if alpha.min(initial=255) != alpha.max(initial=255):
+            return alpha.copy()
+        image = image.convert("RGB")
+    if image.mode == "P" and not _grey_palette(image):
+        indices = np.asarray(image)
+        return np.where((indices != 0) & (indices != 255), 255, 0).astype(np.uint8)
+    if image.mode in ("RGB", "P"):
+        rgb = np.asarray(image.convert("RGB"))
+        spread = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2)
+        if spread.max(initial=0) > COLOUR_SPREAD:  # a colour mask, not a grey one in RGB
+            return rgb.max(axis=2).astype(np.uint8)
+    return _grey(image)
+
+
+def _grey_palette(image: Image.Image) -> bool:
+    """Whether a palette image's used colours are all grey (a grey mask saved with a palette)."""
+    palette = np.asarray(image.getpalette() or [], np.uint8).reshape(-1, 3)
+    used = np.unique(np.asarray(image))
+    used = used[used < len(palette)]
+    colours = palette[used]
+    return bool(len(colours)) and bool((colours == colours[:, :1]).all())
 
 
 def read_prediction(path: str | Path) -> np.ndarray:
