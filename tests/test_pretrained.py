@@ -234,7 +234,7 @@ def test_shipped_caption_vocabulary_is_the_one_coco_mini_builds(real_data):
     from weaksal.data.vocabulary import Vocabulary
 
     samples = open_dataset(real_data / "COCO-MINI").samples
-    rebuilt = Vocabulary.build((c for s in samples for c in s.captions), min_count=4)
+    rebuilt = Vocabulary.build((c for s in samples for c in s.label("captions")), min_count=4)
     assert Captioner(resolve_captioner("mws")).vocabulary.words == rebuilt.words
 
 
@@ -332,7 +332,7 @@ def test_shipped_ssnet_segments_real_photos_with_their_tagged_class(real_data, t
         labels = read_label_map(out / f"{sample.stem}.png")
         foreground = labels[labels > 0]
         major = int(np.bincount(foreground).argmax()) if foreground.size else 0
-        found.append(names[major] == sample.tags[0])
+        found.append(names[major] == sample.label("tags")[0])
     assert sum(found) >= 9, found
     hat = read_label_map(out / "n03124170_3602.png")
     assert names[int(np.bincount(hat[hat > 0]).argmax())] == "cowboy hat"

@@ -57,7 +57,7 @@ def test_rgbd_layout_pairs_depth(tmp_path, image_dir, depth_dir):
     make_pairs(tmp_path, image_dir, "GT", STEMS, depth_dir=depth_dir)
     index = open_dataset(tmp_path)
     assert index.layout == "rgbd"
-    assert [s.depth.name for s in index] == ["a.png", "b.png", "c.png"]
+    assert [s.label("depth").name for s in index] == ["a.png", "b.png", "c.png"]
 
 
 def test_unpaired_files_raise_or_are_reported(tmp_path):
@@ -173,8 +173,10 @@ def test_caps_csv_and_attachment(tmp_path):
     )
     assert entries["c"] == (CapsEntry("a red car", "car", None, "sedan", "vehicle"),)
     index = open_dataset(tmp_path).by_stem()
-    assert index["a"].captions == ("a dog on grass", "a small dog") and index["b"].captions == ()
-    assert index["a"].categories == ("animal", "terrier") and index["c"].caps == entries["c"]
+    assert index["a"].label("captions") == ("a dog on grass", "a small dog")
+    assert index["b"].label("captions") == () and index["b"].labels == {}
+    assert index["a"].label("categories") == ("animal", "terrier")
+    assert index["c"].label("caps") == entries["c"]
     wrong = tmp_path / "x.csv"
     wrong.write_text("Image,Caption\na.jpg,hello\n")
     with pytest.raises(CorruptFileError, match="x.csv.*CapS"):
@@ -217,8 +219,8 @@ def test_coco_layout(tmp_path):
     index = open_dataset(tmp_path)
     assert index.layout == "coco"
     by_stem = index.by_stem()
-    assert by_stem["000001"].captions == ("A cat.",)
-    assert by_stem["000002"].categories == ("cat", "dog")
+    assert by_stem["000001"].label("captions") == ("A cat.",)
+    assert by_stem["000002"].label("categories") == ("cat", "dog")
     (tmp_path / "val2017" / "000002.jpg").unlink()
     with pytest.raises(UnpairedFileError, match="000002.jpg"):
         open_dataset(tmp_path)

@@ -28,7 +28,10 @@ def test_labels_are_the_tag_class_on_the_mask_in_voc_layout(tmp_path):
     from weaksal.data.discover import open_dataset
 
     tagged = open_dataset(out, split="train_classification")
-    assert [(s.stem, s.tags) for s in tagged][:2] == [("im2", ("zebra",)), ("im3", ("apple",))]
+    assert [(s.stem, s.label("tags")) for s in tagged][:2] == [
+        ("im2", ("zebra",)),
+        ("im3", ("apple",)),
+    ]
     val = index_voc(out, "val")
     assert val.stems() == ["im6", "im7"]
     halves = {

@@ -53,19 +53,19 @@ def test_make_rgbd_writes_the_real_layouts_with_captions_that_name_the_object(sy
     scenes = list(csv.DictReader(open(root / "out" / "train" / "scenes.csv")))
     assert any(not scene["faults"] for scene in scenes)  # the depth check below runs
     for sample, scene in zip(train, scenes, strict=True):
-        (entry,) = sample.caps
+        (entry,) = sample.label("caps")
         words = entry.caption.split()
         assert words[entry.position - 1] == entry.semantic == tags[scene["object"]]
-        assert sample.tags == (tags[scene["object"]],)
+        assert sample.label("tags") == (tags[scene["object"]],)
         assert splits[scene["object"]] == "train" and splits[scene["background"]] == "train"
         mask = np.asarray(Image.open(sample.mask))
         assert set(np.unique(mask)) == {0, 255} and 0.005 < (mask > 0).mean() < 0.8
-        depth = read_depth(sample.depth)
+        depth = read_depth(sample.label("depth"))
         assert depth.shape == mask.shape
         if not scene["faults"]:  # the object stands nearer than the ground around it
             assert depth[mask > 0].mean() > depth[mask == 0].mean() + 0.1
     val, test = (open_dataset(root / "out" / name) for name in ("val", "test"))
-    assert val.image_dir.name == "test_images" and val.depth_dir.name == "test_depth"
+    assert val.image_dir.name == "test_images" and val.label_dirs["depth"].name == "test_depth"
     objects = {
         name: {row["object"] for row in csv.DictReader(open(root / "out" / name / "scenes.csv"))}
         for name in ("val", "test")
@@ -139,15 +139,20 @@ def test_caps_layout_reads_priors_depth_and_the_salient_word(tmp_path):
     index = open_dataset(root)
     assert index.layout == "caps" and len(index) == 3
     first = index.by_stem()["1_02-02-40"]
-    assert first.prior.parent.name == "fake_mask" and first.mask.parent.name == "GT"
-    assert first.caps == (CapsEntry("a cat lying on the couch", "cat", 2, "cat", "animal"),)
-    assert first.captions == ("a cat lying on the couch",) and first.categories == ("animal", "cat")
-    assert index.by_stem()["2_03-11-05"].caps[0].position is None
+    assert first.label("prior").parent.name == "fake_mask" and first.mask.parent.name == "GT"
+    assert first.label("caps") == (
+        CapsEntry("a cat lying on the couch", "cat", 2, "cat", "animal"),
+    )
+    assert first.label("captions") == ("a cat lying on the couch",)
+    assert first.label("categories") == ("animal", "cat")
+    assert index.by_stem()["2_03-11-05"].label("caps")[0].position is None
     items = RGBDDataset(index.samples, size=32)
     ramp, flat, half = (items[i]["depth"] for i in range(3))
     assert ramp.dtype == torch.float16 and ramp.shape == (1, 32, 32)
     exact = np.tile(np.linspace(0, 65535, 60, dtype=np.uint16), (40, 1)) / 65535
-    assert np.array_equal(read_depth(first.depth), exact.astype(np.float32))  # all 16 bits kept
+    assert np.array_equal(
+        read_depth(first.label("depth")), exact.astype(np.float32)
+    )  # all 16 bits kept
     assert float(ramp[0, :, -1].mean()) == pytest.approx(1.0, abs=0.01)
     assert float(ramp[0, :, 0].mean()) == pytest.approx(0.0, abs=0.02)
     assert float(flat.mean()) == pytest.approx(128 / 255, abs=1e-3)

@@ -24,7 +24,7 @@ def test_subset_keeps_the_first_images_of_the_first_classes(tmp_path):
     assert read_split_file(out / "split.csv") == {"im01": "train", "im03": "train", "im09": "val"}
     index = open_dataset(out)
     assert sorted(s.stem for s in index) == ["im01", "im03", "im09"]
-    assert all(s.tags == ("apple",) and s.image.is_symlink() for s in index)
+    assert all(s.label("tags") == ("apple",) and s.image.is_symlink() for s in index)
     assert (out / "DUTS-TR-Mask" / "im09.png").resolve() == source / "DUTS-TR-Mask" / "im09.png"
     # a config names it by its path from the working folder
     assert [s.stem for s in split_samples(out, "val")] == ["im09"]

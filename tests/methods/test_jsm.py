@@ -194,7 +194,7 @@ def test_update_weights_come_from_tsm_confidences(monkeypatch):
     """g = softmax(r_gt, r_d)[0]: a label TSM finds the word with gets the larger weight."""
     captions = jsm.encode_captions(
         [
-            Sample("a", Path("a.jpg"), caps=(_entry("a cat here", "cat", 2),)),
+            Sample("a", Path("a.jpg"), labels={"caps": (_entry("a cat here", "cat", 2),)}),
             Sample("b", Path("b.jpg")),
         ]
     )

@@ -164,8 +164,8 @@ def _coco(root, stems, captions):
 
 def test_caption_dataset_pads_each_caption():
     samples = [
-        Sample("a", Path(__file__), captions=("a dog runs", "dog")),
-        Sample("b", Path(__file__), captions=("a cat",)),
+        Sample("a", Path(__file__), labels={"captions": ("a dog runs", "dog")}),
+        Sample("b", Path(__file__), labels={"captions": ("a cat",)}),
     ]
     vocabulary = Vocabulary.build(["a dog runs", "dog", "a cat"], min_count=1)
     dataset = CaptionedImages(samples, vocabulary, 32, max_length=4)

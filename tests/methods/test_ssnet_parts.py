@@ -90,10 +90,10 @@ def test_voc_names_from_classes_txt_and_image_labels_from_maps(tmp_path):
     label = np.zeros((8, 8), np.uint8)
     label[2:4, 2:4], label[0, 0] = 2, 255
     save_image(tmp_path / "m.png", label)
-    tagged = Sample("a", tmp_path / "a.jpg", mask=tmp_path / "m.png", tags=("zebra",))
+    tagged = Sample("a", tmp_path / "a.jpg", mask=tmp_path / "m.png", labels={"tags": ("zebra",)})
     untagged = Sample("b", tmp_path / "b.jpg", mask=tmp_path / "m.png")
     names = ["background", "apple", "zebra"]
-    assert [s.tags for s in with_image_labels([tagged, untagged], names)] == [
+    assert [s.label("tags") for s in with_image_labels([tagged, untagged], names)] == [
         ("zebra",),
         ("zebra",),
     ]

@@ -132,7 +132,7 @@ def test_a_pascal_voc_tree_with_its_own_folder_names_trains_as_is(tmp_path):
     )
     sources = ssnet.open_sources(resolve_config(config, ssnet_sections)["data"])  # with defaults
     assert sources.names == list(VOC_CLASSES)
-    assert {s.tags for s in sources.classification} == {("dog",), ("person",)}
+    assert {s.label("tags") for s in sources.classification} == {("dog",), ("person",)}
     summaries = ssnet.train(config, tmp_path / "run")
     assert summaries["labels"]["labels"] == 8
     assert len(summaries["stage2"]["val"]["iou"]) == 21

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from weaksal.data.discover import open_dataset
 from weaksal.data.imageio import _open, mask_from_pil
+from weaksal.data.kinds import file_kinds, label_counts
 from weaksal.data.layouts import DatasetIndex, Sample, files_by_stem
 from weaksal.data.pairs import check_map_shape, size_problem
 from weaksal.plumbing.errors import DataError, SizeMismatchError
@@ -45,11 +48,11 @@ class CheckReport:
         return self.problems == 0
 
 
-def _inspect(sample: Sample) -> dict:
-    """Decode one sample's files; returns sizes, mask value kind and errors."""
+def _inspect(sample: Sample, kinds: Sequence[str] = ("image", "mask")) -> dict:
+    """Decode one sample's files of ``kinds``; returns sizes, mask value kind and errors."""
     result: dict = {"stem": sample.stem, "errors": [], "sizes": {}}
-    for kind in ("image", "mask", "depth", "prior"):
-        path = getattr(sample, kind)
+    for kind in kinds:
+        path = sample.file(kind)
         if path is None:
             continue
         try:
@@ -78,8 +81,8 @@ def _size_problems(result: dict) -> list[tuple[str, str]]:
         return []
     image = sizes["image"][:2]
     found = []
-    for kind in ("mask", "depth", "prior"):
-        if kind not in sizes or sizes[kind][:2] == image:
+    for kind in sizes:
+        if kind == "image" or sizes[kind][:2] == image:
             continue
         if kind != "mask":  # depth maps and initial labels may be scaled copies of the image
             try:
@@ -100,14 +103,7 @@ def check_dataset(
     counts = {
         "images": len(files_by_stem(index.image_dir)) if index.image_dir else 0,
         "masks": len(files_by_stem(index.mask_dir)) if index.mask_dir else 0,
-        "depth": len(files_by_stem(index.depth_dir)) if index.depth_dir else 0,
-        "tagged images": sum(1 for s in index if s.tags),
-        "distinct tags": len({t for s in index for t in s.tags}),
-        "captioned images": sum(1 for s in index if s.captions),
-        "captions": sum(len(s.captions) for s in index),
-        "images with categories": sum(1 for s in index if s.categories),
-        "images with a salient word (CapS)": sum(1 for s in index if s.caps),
-        "initial labels (fake_mask)": sum(1 for s in index if s.prior),
+        **label_counts(index),  # each label kind's lines (tags, captions, depth files...)
         "complete samples": len(index),
     }
     if index.layout == "coco":
@@ -118,12 +114,13 @@ def check_dataset(
     workers = workers or min(4, os.cpu_count() or 1)
     samples = list(index)
     if index.layout == "voc":  # label maps are class indices, not saliency masks
-        samples = [Sample(s.stem, s.image, depth=None) for s in samples]
+        samples = [Sample(s.stem, s.image) for s in samples]
+    inspect = partial(_inspect, kinds=("image", "mask", *file_kinds()))
     if workers > 1 and len(samples) > 50:
         with worker_pool(workers) as pool:
-            results = list(pool.map(_inspect, samples, chunksize=32))
+            results = list(pool.map(inspect, samples, chunksize=32))
     else:
-        results = [_inspect(s) for s in samples]
+        results = [inspect(s) for s in samples]
     kinds: Counter[str] = Counter()
     foreground = []
     for result in results:

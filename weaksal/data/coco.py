@@ -55,8 +55,10 @@ def index_coco(
                 Sample(
                     stem,
                     images[stem],
-                    captions=captions.get(stem, ()),
-                    categories=categories.get(stem, ()),
+                    labels={
+                        "captions": captions.get(stem, ()),
+                        "categories": categories.get(stem, ()),
+                    },
                 )
             )
     if skipped and on_bad == "error":

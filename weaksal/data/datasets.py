@@ -37,7 +37,7 @@ def resize_square(array: np.ndarray, size: int) -> np.ndarray:
 
 def require_paired(samples: Sequence[Sample], kind: str, name: str, fix: str) -> None:
     """Refuse, by the first image's name, samples that lack their ``kind`` file."""
-    missing = [s.image for s in samples if getattr(s, kind) is None]
+    missing = [s.image for s in samples if s.file(kind) is None]
     if missing:
         raise UnpairedFileError(missing[0], f"has no {name} ({len(missing)} images lack one)", fix)
 
@@ -108,7 +108,7 @@ def multi_hot(samples: Sequence[Sample], classes: Sequence[str]) -> torch.Tensor
     position = {name: i for i, name in enumerate(classes)}
     targets = torch.zeros(len(samples), len(classes))
     for row, sample in enumerate(samples):
-        for tag in sample.tags:
+        for tag in sample.label("tags"):
             if tag in position:
                 targets[row, position[tag]] = 1.0
     return targets
@@ -172,8 +172,9 @@ class RGBDDataset(Dataset):
     def __getitem__(self, index: int) -> dict[str, torch.Tensor | int]:
         sample = self.samples[index]
         image = read_image(sample.image)
-        depth = read_depth(sample.depth)
-        check_map_shape(sample.depth, depth.shape, image.shape, "depth map")
+        depth_file = sample.label("depth")
+        depth = read_depth(depth_file)
+        check_map_shape(depth_file, depth.shape, image.shape, "depth map")
         return {
             "image": image_tensor(image, self.size),
             "depth": torch.from_numpy(resize_square(depth, self.size)).to(torch.float16)[None],

@@ -1,9 +1,10 @@
 """One entry point that recognises any supported dataset folder.
 
 ``open_dataset(root)`` tries, in order: CapS (JSM's training set), saliency layouts (DUTS, RGB-D, ECSSD,
-SOD, generic), PASCAL VOC, COCO, then a plain folder of images; weak labels
-found beside the data (``tags.csv``, CapS's ``caption/CapS.csv`` or
-``captions*.csv``, synset file names) are attached to the samples.
+SOD, generic), PASCAL VOC, COCO, then a plain folder of images; the labels
+of every registered kind found beside the data (``tags.csv``, CapS's
+``caption/CapS.csv`` or ``captions*.csv``, synset file names; see
+:mod:`weaksal.data.kinds`) are attached to the samples.
 """
 
 from __future__ import annotations
@@ -11,20 +12,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from weaksal.data.annotations import (
-    caps_captions,
-    caps_categories,
-    read_caps_csv,
-    read_tags_csv,
-    tags_from_synset_names,
-)
 from weaksal.data.coco import coco_splits, index_coco
+from weaksal.data.kinds import KINDS, attach_labels
 from weaksal.data.layouts import (
     CAPS_LAYOUT,
-    DEPTH_DIRS,
-    PRIOR_DIRS,
     SALIENCY_LAYOUTS,
     DatasetIndex,
+    Layout,
     OnBad,
     index_caps,
     index_images,
@@ -35,19 +29,16 @@ from weaksal.data.layouts import (
 from weaksal.data.voc import index_voc
 from weaksal.plumbing.errors import CorruptFileError, LayoutError
 
-#: (name, folders, description) of every layout, for ``weaksal data info``.
+
+def _layout_row(layout: Layout) -> tuple[str, str, str]:
+    dirs = [layout.image_dirs, layout.mask_dirs, *(KINDS.get(k).dirs for k in layout.labels)]
+    return layout.name, " + ".join("|".join(names) for names in dirs if names), layout.description
+
+
+#: (name, folders, description) of every layout, then of every label kind
+#: (``tags (label)``: attached to the samples of a layout), for ``weaksal data info``.
 LAYOUT_TABLE: list[tuple[str, str, str]] = [
-    (
-        layout.name,
-        " + ".join(
-            "|".join(dirs)
-            for dirs in (layout.image_dirs, layout.mask_dirs, layout.depth_dirs)
-            if dirs
-        ),
-        layout.description,
-    )
-    for layout in (CAPS_LAYOUT, *SALIENCY_LAYOUTS)
-] + [
+    *(_layout_row(layout) for layout in (CAPS_LAYOUT, *SALIENCY_LAYOUTS)),
     (
         "voc",
         "JPEGImages + SegmentationClass[Aug] + ImageSets/Segmentation/*.txt",
@@ -59,46 +50,8 @@ LAYOUT_TABLE: list[tuple[str, str, str]] = [
         "COCO images with captions and instance categories",
     ),
     ("images", "a folder of images (or images|Imgs|Image inside it)", "unlabelled images"),
-    (
-        "tags",
-        "tags.csv beside the data: image,tag[,tag...] (or synset file names n01234567_*)",
-        "image-level tags, attached to any layout",
-    ),
-    (
-        "caps-text",
-        "caption/CapS.csv or captions*.csv with columns "
-        + "Index,Image,Caption,Semantic,Position,SubCategory,Category,Source",
-        "CapS-style captions, salient words and categories, attached to any layout",
-    ),
-    ("depth", "|".join(DEPTH_DIRS), "depth maps paired by stem (RGB-D layout)"),
-    ("prior", "|".join(PRIOR_DIRS), "initial pseudo-labels paired by stem (CapS layout)"),
+    *((f"{kind.name} (label)", kind.folders, kind.about) for kind in KINDS.entries()),
 ]
-
-
-def _attach_weak_labels(index: DatasetIndex) -> DatasetIndex:
-    root = index.root
-    tags: dict[str, tuple[str, ...]] = {}
-    tag_file = root / "tags.csv"
-    if tag_file.is_file():
-        tags = read_tags_csv(tag_file)
-    else:
-        tags = tags_from_synset_names(index.stems())
-    caps: dict = {}
-    for caps_file in [*sorted(root.glob("captions*.csv")), *sorted(root.glob("caption/*.csv"))]:
-        caps.update(read_caps_csv(caps_file))
-    if not (tags or caps):
-        return index
-    index.samples = [
-        dataclasses.replace(
-            sample,
-            tags=sample.tags or tags.get(sample.stem, ()),
-            captions=sample.captions or caps_captions(caps.get(sample.stem, ())),
-            categories=sample.categories or caps_categories(caps.get(sample.stem, ())),
-            caps=sample.caps or caps.get(sample.stem, ()),
-        )
-        for sample in index.samples
-    ]
-    return index
 
 
 def detect_layout(root: str | Path) -> str:
@@ -139,7 +92,7 @@ def open_dataset(
         index = index_saliency(root, on_bad=on_bad)
         if split is not None:
             index = select_split(index, root / SPLIT_FILE, split)
-    return _attach_weak_labels(index)
+    return attach_labels(index)
 
 
 SPLIT_FILE = "split.csv"

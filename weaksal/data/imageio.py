@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from weaksal.plumbing.errors import CorruptFileError, DecompressionBombError
+from weaksal.plumbing.errors import CorruptFileError, DecompressionBombError, DuplicateStemError
 
 #: channels further apart than this anywhere make an RGB mask a colour mask (a grey mask
 #: saved as RGB, even as JPEG, keeps its grey levels)
@@ -49,6 +49,26 @@ def max_pixels() -> int:
 
 def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def files_by_stem(folder: Path) -> dict[str, Path]:
+    """Image files of one folder keyed by stem; two files with one stem is an error.
+
+    Layouts pair these by stem, and label kinds whose labels are files (depth
+    maps, CapS priors) read their folder with it, so it lives below both.
+    """
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or not is_image_file(path):
+            continue
+        if path.stem in found:
+            raise DuplicateStemError(
+                path,
+                f"shares its stem with {found[path.stem].name}, so pairing by stem is ambiguous",
+                "remove or rename one of the two files",
+            )
+        found[path.stem] = path
+    return found
 
 
 def _open(path: str | Path) -> Image.Image:

@@ -1,6 +1,8 @@
 """Dataset layouts as they are really distributed, and pairing by file stem.
 
-A *layout* names the sub-folders that hold images, masks and depth maps. The
+A *layout* names the sub-folders that hold images and masks, and the label
+kinds it pairs with them (depth maps of RGB-D sets, CapS's initial labels;
+each kind's module in :mod:`weaksal.data.kinds` owns its folder names). The
 index built from it pairs files by stem (``0001.jpg`` with ``0001.png``) and
 never drops a file silently: unpaired files raise
 :class:`~weaksal.plumbing.errors.UnpairedFileError`, or with ``on_bad="skip"`` are
@@ -9,14 +11,16 @@ listed in :attr:`DatasetIndex.skipped`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from weaksal.data.imageio import IMAGE_SUFFIXES, is_image_file
+from weaksal.data.imageio import IMAGE_SUFFIXES, files_by_stem, is_image_file
+from weaksal.data.kinds import KINDS
 from weaksal.plumbing.errors import DuplicateStemError, LayoutError, UnpairedFileError
 
 OnBad = Literal["error", "skip"]
@@ -24,21 +28,21 @@ OnBad = Literal["error", "skip"]
 
 @dataclass(frozen=True)
 class Layout:
-    """Folder names of one dataset layout (matched case-insensitively)."""
+    """Folder names of one dataset layout (matched case-insensitively).
+
+    ``labels`` are the label kinds the layout needs beside its images, found
+    by each kind's registered folder names and paired by stem like the masks.
+    """
 
     name: str
     description: str
     image_dirs: tuple[str, ...]
     mask_dirs: tuple[str, ...] = ()
-    depth_dirs: tuple[str, ...] = ()
-    needs_depth: bool = False
+    labels: tuple[str, ...] = ()
 
 
 GENERIC_IMAGE_DIRS = ("images", "Imgs", "Image", "RGB", "test_images", "train_images")
 GENERIC_MASK_DIRS = ("masks", "GT", "gt", "Mask", "ground_truth_mask", "test_masks", "train_masks")
-DEPTH_DIRS = ("depth", "Depth", "test_depth", "train_depth")
-#: CapS (JSM, NeurIPS 2021): the initial pseudo-labels shipped with the training images
-PRIOR_DIRS = ("fake_mask",)
 
 #: Saliency layouts, most specific first; ``detect_layout`` takes the first match.
 SALIENCY_LAYOUTS: tuple[Layout, ...] = (
@@ -49,8 +53,7 @@ SALIENCY_LAYOUTS: tuple[Layout, ...] = (
         "RGB-D saliency (NJU2K, NLPR, STERE, SIP...): images + masks + depth",
         GENERIC_IMAGE_DIRS,
         GENERIC_MASK_DIRS,
-        DEPTH_DIRS,
-        needs_depth=True,
+        labels=("depth",),
     ),
     Layout("ecssd", "ECSSD", ("images",), ("ground_truth_mask",)),
     Layout("sod", "SOD (BSDS300 photos)", ("images",), ("GT",)),
@@ -65,17 +68,32 @@ SALIENCY_LAYOUTS: tuple[Layout, ...] = (
 
 @dataclass(frozen=True)
 class Sample:
-    """One image and whatever is paired with it by stem."""
+    """One image, its mask, and every other label paired with it by stem.
+
+    ``labels`` maps a label kind (``"tags"``, ``"depth"``...; one module each
+    in :mod:`weaksal.data.kinds`) to the sample's label of that kind, so that
+    a new kind of supervision needs no field here. Read one with
+    :meth:`label`; treat the mapping as read-only (:meth:`with_labels` copies).
+    """
 
     stem: str
     image: Path
-    mask: Path | None = None
-    depth: Path | None = None
-    tags: tuple[str, ...] = ()
-    captions: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-    prior: Path | None = None  # an initial pseudo-label (CapS's fake_mask)
-    caps: tuple = ()  # CapS rows (weaksal.data.annotations.CapsEntry): salient word + slot
+    mask: Path | None = None  # saliency ground truth or pseudo-label (VOC: the class-index map)
+    labels: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def label(self, kind: str) -> Any:
+        """The sample's ``kind`` label, or the kind's registered empty value (``()``, None)."""
+        if kind in self.labels:
+            return self.labels[kind]
+        return KINDS.get(kind).empty
+
+    def file(self, kind: str) -> Path | None:
+        """The file of ``kind``: ``"image"``, ``"mask"`` or a kind paired by file (``"depth"``)."""
+        return getattr(self, kind) if kind in ("image", "mask") else self.label(kind)
+
+    def with_labels(self, **labels: Any) -> Sample:
+        """A copy whose labels are this sample's updated with ``labels``."""
+        return dataclasses.replace(self, labels={**self.labels, **labels})
 
 
 @dataclass(frozen=True)
@@ -94,14 +112,16 @@ class DatasetIndex:
     skipped: list[SkippedFile] = field(default_factory=list)  # unpaired files
     image_dir: Path | None = None
     mask_dir: Path | None = None
-    depth_dir: Path | None = None
+    label_dirs: dict[str, Path] = field(default_factory=dict)  # kind -> the folder paired by stem
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def unused(self) -> list[SkippedFile]:
         """Entries of the dataset's folders that no sample uses (see :func:`unused_entries`)."""
-        folders = dict.fromkeys(f for f in (self.image_dir, self.mask_dir, self.depth_dir) if f)
+        folders = dict.fromkeys(
+            f for f in (self.image_dir, self.mask_dir, *self.label_dirs.values()) if f
+        )
         return [entry for folder in folders for entry in unused_entries(folder)]
 
     def __iter__(self):
@@ -123,6 +143,27 @@ def _first_dir(subdirs: dict[str, Path], names: Iterable[str]) -> Path | None:
         if name.lower() in subdirs:
             return subdirs[name.lower()]
     return None
+
+
+def _label_dirs(subdirs: dict[str, Path], layout: Layout) -> dict[str, Path] | None:
+    """The folder of each kind ``layout`` pairs, by the kind's folder names; None if one is missing."""
+    found = {kind: _first_dir(subdirs, KINDS.get(kind).dirs) for kind in layout.labels}
+    return None if any(folder is None for folder in found.values()) else found
+
+
+def _paired_files(index: DatasetIndex) -> dict[str, dict[str, Path]]:
+    """The files of every kind in ``index.label_dirs``, as each kind's reader lists them."""
+    return {kind: KINDS.get(kind).target(index) for kind in index.label_dirs}
+
+
+def _paired_samples(
+    images: dict[str, Path], pairs: list[tuple[str, dict[str, Path]]], kinds: Iterable[str]
+) -> list[Sample]:
+    kinds = tuple(kinds)
+    return [
+        Sample(stem, images[stem], found.get("mask"), {kind: found[kind] for kind in kinds})
+        for stem, found in pairs
+    ]
 
 
 #: files weaksal itself keeps in folders of maps: never reported as unused
@@ -162,28 +203,12 @@ def unused_entries(folder: Path) -> list[SkippedFile]:
     return left_out
 
 
-def files_by_stem(folder: Path) -> dict[str, Path]:
-    """Image files of one folder keyed by stem; two files with one stem is an error."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or not is_image_file(path):
-            continue
-        if path.stem in found:
-            raise DuplicateStemError(
-                path,
-                f"shares its stem with {found[path.stem].name}, so pairing by stem is ambiguous",
-                "remove or rename one of the two files",
-            )
-        found[path.stem] = path
-    return found
-
-
 @dataclass(frozen=True)
 class LayoutMatch:
     layout: Layout
     image_dir: Path
     mask_dir: Path | None
-    depth_dir: Path | None
+    label_dirs: dict[str, Path]
 
 
 def match_saliency_layout(root: str | Path) -> LayoutMatch | None:
@@ -193,10 +218,10 @@ def match_saliency_layout(root: str | Path) -> LayoutMatch | None:
     for layout in SALIENCY_LAYOUTS:
         image_dir = _first_dir(subdirs, layout.image_dirs)
         mask_dir = _first_dir(subdirs, layout.mask_dirs)
-        depth_dir = _first_dir(subdirs, layout.depth_dirs)
-        if image_dir is None or mask_dir is None or (layout.needs_depth and depth_dir is None):
+        label_dirs = _label_dirs(subdirs, layout)
+        if image_dir is None or mask_dir is None or label_dirs is None:
             continue
-        return LayoutMatch(layout, image_dir, mask_dir, depth_dir)
+        return LayoutMatch(layout, image_dir, mask_dir, label_dirs)
     return None
 
 
@@ -241,11 +266,12 @@ def index_saliency(
     on_bad: OnBad = "error",
     image_dir: str | Path | None = None,
     mask_dir: str | Path | None = None,
-    depth_dir: str | Path | None = None,
+    label_dirs: Mapping[str, str | Path] | None = None,
 ) -> DatasetIndex:
     """Index a saliency dataset (images + masks [+ depth]) in any known layout.
 
-    Folders can be given explicitly to override detection.
+    Folders can be given explicitly to override detection; ``label_dirs``
+    adds paired label kinds, e.g. ``{"depth": "NJU2K/depth"}``.
     """
     root = Path(root)
     if not root.is_dir():
@@ -263,29 +289,25 @@ def index_saliency(
         layout_name = match.layout.name
         image_dir = Path(image_dir) if image_dir else match.image_dir
         mask_dir = Path(mask_dir) if mask_dir else match.mask_dir
-        depth_dir = Path(depth_dir) if depth_dir else match.depth_dir
+        found_dirs = dict(match.label_dirs)
     else:
         layout_name = "explicit"
         image_dir, mask_dir = Path(image_dir), Path(mask_dir)
-        depth_dir = Path(depth_dir) if depth_dir else None
-    others = {"mask": files_by_stem(Path(mask_dir))}
-    if depth_dir is not None:
-        others["depth"] = files_by_stem(Path(depth_dir))
-    pairs, skipped = pair_by_stem(files_by_stem(Path(image_dir)), others, on_bad)
-    images = files_by_stem(Path(image_dir))
-    samples = [
-        Sample(stem, images[stem], mask=found["mask"], depth=found.get("depth"))
-        for stem, found in pairs
-    ]
-    return DatasetIndex(
+        found_dirs = {}
+    found_dirs.update({kind: Path(folder) for kind, folder in (label_dirs or {}).items()})
+    index = DatasetIndex(
         root,
         layout_name,
-        samples,
-        skipped,
-        Path(image_dir),
-        Path(mask_dir),
-        Path(depth_dir) if depth_dir else None,
+        [],
+        image_dir=Path(image_dir),
+        mask_dir=Path(mask_dir),
+        label_dirs=found_dirs,
     )
+    others = {"mask": files_by_stem(index.mask_dir), **_paired_files(index)}
+    images = files_by_stem(index.image_dir)
+    pairs, index.skipped = pair_by_stem(images, others, on_bad)
+    index.samples = _paired_samples(images, pairs, index.label_dirs)
+    return index
 
 
 def index_images(root: str | Path) -> DatasetIndex:
@@ -359,11 +381,12 @@ class MultiIndex(DatasetIndex):
 def match_caps_layout(root: str | Path) -> LayoutMatch | None:
     """CapS's training layout (images + fake_mask + depth), or None."""
     subdirs = _subdirs(Path(root))
-    image_dir = _first_dir(subdirs, GENERIC_IMAGE_DIRS)
-    depth_dir = _first_dir(subdirs, DEPTH_DIRS)
-    if image_dir is None or depth_dir is None or _first_dir(subdirs, PRIOR_DIRS) is None:
+    image_dir = _first_dir(subdirs, CAPS_LAYOUT.image_dirs)
+    label_dirs = _label_dirs(subdirs, CAPS_LAYOUT)
+    if image_dir is None or label_dirs is None:
         return None
-    return LayoutMatch(CAPS_LAYOUT, image_dir, _first_dir(subdirs, GENERIC_MASK_DIRS), depth_dir)
+    mask_dir = _first_dir(subdirs, CAPS_LAYOUT.mask_dirs)
+    return LayoutMatch(CAPS_LAYOUT, image_dir, mask_dir, label_dirs)
 
 
 CAPS_LAYOUT = Layout(
@@ -372,8 +395,7 @@ CAPS_LAYOUT = Layout(
     " [+ masks, read only to report label quality] + caption/CapS.csv",
     GENERIC_IMAGE_DIRS,
     GENERIC_MASK_DIRS,
-    DEPTH_DIRS,
-    needs_depth=True,
+    labels=("depth", "prior"),
 )
 
 
@@ -389,18 +411,18 @@ def index_caps(root: str | Path, on_bad: OnBad = "error") -> DatasetIndex:
         raise LayoutError(
             root, "is not a CapS layout", "it needs images/, fake_mask/ and depth/ folders"
         )
-    prior_dir = _first_dir(_subdirs(root), PRIOR_DIRS)
-    others = {"depth": files_by_stem(match.depth_dir), "prior": files_by_stem(prior_dir)}
+    index = DatasetIndex(
+        root,
+        "caps",
+        [],
+        image_dir=match.image_dir,
+        mask_dir=match.mask_dir,
+        label_dirs=dict(match.label_dirs),
+    )
+    others = _paired_files(index)
     if match.mask_dir is not None:
         others["mask"] = files_by_stem(match.mask_dir)
     images = files_by_stem(match.image_dir)
-    pairs, skipped = pair_by_stem(images, others, on_bad)
-    samples = [
-        Sample(
-            stem, images[stem], mask=found.get("mask"), depth=found["depth"], prior=found["prior"]
-        )
-        for stem, found in pairs
-    ]
-    return DatasetIndex(
-        root, "caps", samples, skipped, match.image_dir, match.mask_dir, match.depth_dir
-    )
+    pairs, index.skipped = pair_by_stem(images, others, on_bad)
+    index.samples = _paired_samples(images, pairs, index.label_dirs)
+    return index

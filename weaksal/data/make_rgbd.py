@@ -135,14 +135,14 @@ def source_sets(duts: Path, coco: Path | None) -> dict[str, dict[str, Any]]:
     """Objects and backgrounds of each set: {set: {"objects": [Sample], "backgrounds": [...]}}."""
     index = open_dataset(duts)
     splits = read_split_file(duts / SPLIT_FILE)
-    by_stem = {s.stem: s for s in index if s.mask is not None and len(s.tags) == 1}
+    by_stem = {s.stem: s for s in index if s.mask is not None and len(s.label("tags")) == 1}
     if not by_stem:
         raise DataError(duts, "has no tagged images with masks", "use DUTS-TR-50 (tags.csv)")
     train = sorted(s for s in by_stem if splits.get(s) == "train")
     held: dict[str, list[str]] = defaultdict(list)
     for stem in by_stem:
         if splits.get(stem) == "val":
-            held[by_stem[stem].tags[0]].append(stem)
+            held[by_stem[stem].label("tags")[0]].append(stem)
     val, test = _halves(held)
     coco_sets: dict[str, list[Path]] = {"train": [], "val": [], "test": []}
     if coco is not None:
@@ -196,7 +196,8 @@ def plan_scenes(
             faults = tuple(k for k, rate in rates.items() if rng.random() < rate)
             center = (float(rng.uniform(0.15, 0.85)), float(rng.uniform(0.1, 0.9)))
             template = int(rng.integers(len(TEMPLATES)))
-            word = _words(obj.tags[0])
+            tag = obj.label("tags")[0]
+            word = _words(tag)
             caption = TEMPLATES[template].format(word=word, place=_place(*center))
             position = caption.split().index(word) + 1  # slot 0 is the start token
             plans[name].append(
@@ -206,7 +207,7 @@ def plan_scenes(
                     object_stem=obj.stem,
                     object_image=str(obj.image),
                     object_mask=str(obj.mask),
-                    tag=obj.tags[0],
+                    tag=tag,
                     background=str(background),
                     background_mask=str(background_mask or ""),
                     portrait=bool(rng.random() < 0.25),

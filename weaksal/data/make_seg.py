@@ -65,18 +65,19 @@ def make_segmentation_dataset(
     source, out = Path(source), Path(out)
     index = open_dataset(source)
     samples = [s for s in index if s.mask is not None]
-    untagged = [s for s in samples if len(s.tags) != 1]
+    untagged = [s for s in samples if len(s.label("tags")) != 1]
     if untagged:
         bad = untagged[0]
         raise DataError(
             bad.image,
-            f"has {len(bad.tags)} tags; the derived benchmark needs exactly one class per image"
+            f"has {len(bad.label('tags'))} tags; the derived benchmark needs exactly one class per image"
             f" ({len(untagged)} such images)",
             "give every image one tag in tags.csv",
         )
     samples, _ = aligned_samples(samples, ("mask",))  # a mask of another size is refused
+    tag = {s.stem: s.label("tags")[0] for s in samples}  # each image's one class
     splits = read_split_file(source / SPLIT_FILE)
-    names = sorted({s.tags[0] for s in samples})
+    names = sorted(set(tag.values()))
     class_index = {name: i + 1 for i, name in enumerate(names)}
     if len(names) + 1 > 255:
         raise LayoutError(source, f"has {len(names)} classes", "at most 254 fit an 8-bit label map")
@@ -88,7 +89,7 @@ def make_segmentation_dataset(
             continue
         by_split[split].append(sample.stem)
         if split == "train":
-            train_by_class[sample.tags[0]].append(sample.stem)
+            train_by_class[tag[sample.stem]].append(sample.stem)
     if "train" not in by_split or "val" not in by_split:
         raise LayoutError(source / SPLIT_FILE, "needs train and val rows", "write image,split rows")
     lists = {"train": sorted(by_split["train"]), "val": sorted(by_split["val"])}
@@ -101,7 +102,7 @@ def make_segmentation_dataset(
         if not link.is_symlink() and not link.exists():
             os.symlink(sample.image.resolve(), link)
     jobs = [
-        Job(s.stem, out / "SegmentationClass" / f"{s.stem}.png", (s.mask, class_index[s.tags[0]]))
+        Job(s.stem, out / "SegmentationClass" / f"{s.stem}.png", (s.mask, class_index[tag[s.stem]]))
         for s in samples
     ]
     report = run_batch(write_label_map, jobs, workers or 1, progress)
@@ -119,8 +120,7 @@ def make_segmentation_dataset(
     # the image-level labels travel as tags, so the classification half never reads a label map
     write_text(
         out / "tags.csv",
-        "image,tag\n"
-        + "".join(f"{s.stem},{s.tags[0]}\n" for s in sorted(samples, key=lambda s: s.stem)),
+        "image,tag\n" + "".join(f"{stem},{tag[stem]}\n" for stem in sorted(tag)),
     )
     write_text(
         out / "classes.txt",

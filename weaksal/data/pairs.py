@@ -88,13 +88,13 @@ def find_mismatches(
     """Every sample whose ``kinds`` files differ in size from its image."""
     workers = workers or min(4, os.cpu_count() or 1)
     paths = [s.image for s in samples] + [
-        getattr(s, kind) for s in samples for kind in kinds if getattr(s, kind) is not None
+        s.file(kind) for s in samples for kind in kinds if s.file(kind) is not None
     ]
     sizes = _sizes(paths, workers)
     found = []
     for sample in samples:
         for kind in kinds:
-            other = getattr(sample, kind)
+            other = sample.file(kind)
             if other is None or sizes[other] == sizes[sample.image]:
                 continue
             problem = size_problem(kind, sizes[other], sizes[sample.image], sample.image.name)
@@ -130,7 +130,7 @@ def aligned_samples(
             " data.on_mismatch=skip to train without these samples (they are reported)",
         )
     bad = {m.path for m in mismatches}
-    kept = [s for s in samples if not any(getattr(s, kind) in bad for kind in kinds)]
+    kept = [s for s in samples if not any(s.file(kind) in bad for kind in kinds)]
     return kept, mismatches
 
 

@@ -159,22 +159,20 @@ def voc_class_names(root: str | Path) -> list[str]:
 
 
 def with_image_labels(samples: list[Sample], names: list[str]) -> list[Sample]:
-    """Samples whose ``tags`` are their image-level class names.
+    """Samples whose ``tags`` label is their image-level class names.
 
     Tags already attached (a ``tags.csv``, as ``make-seg`` writes) are kept,
     so that the classification half of a derived benchmark never reads a
     label map. Without them the labels are the classes present in each label
     map, which is how the VOC convention (and SSNet's code) defines them.
     """
-    import dataclasses
-
     known = set(names[1:])
     labelled = []
     for sample in samples:
-        tags = tuple(t for t in sample.tags if t in known)
+        tags = tuple(t for t in sample.label("tags") if t in known)
         if not tags:
             present = np.unique(read_label_map(sample.mask))
             present = present[(present > 0) & (present < len(names))]
             tags = tuple(names[int(i)] for i in present)
-        labelled.append(dataclasses.replace(sample, tags=tags))
+        labelled.append(sample.with_labels(tags=tags))
     return labelled

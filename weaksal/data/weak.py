@@ -24,7 +24,7 @@ from weaksal.plumbing.errors import LayoutError
 
 def tag_classes(samples: Sequence[Sample]) -> list[str]:
     """The sorted tag names of ``samples``; an error when none has a tag."""
-    classes = sorted({tag for sample in samples for tag in sample.tags})
+    classes = sorted({tag for sample in samples for tag in sample.label("tags")})
     if not classes:
         raise LayoutError(
             samples[0].image.parent if samples else Path("."),
@@ -50,7 +50,7 @@ class TaggedImages(Dataset):
 
 def caption_pairs(samples: Sequence[Sample]) -> list[tuple[int, str]]:
     """(sample index, caption) pairs: each caption is one training sample, as in MWS's code."""
-    pairs = [(i, caption) for i, s in enumerate(samples) for caption in s.captions]
+    pairs = [(i, caption) for i, s in enumerate(samples) for caption in s.label("captions")]
     if samples and not pairs:
         raise LayoutError(
             samples[0].image.parent,
@@ -61,7 +61,7 @@ def caption_pairs(samples: Sequence[Sample]) -> list[tuple[int, str]]:
 
 
 def build_vocabulary(samples: Sequence[Sample], min_count: int) -> Vocabulary:
-    return Vocabulary.build((c for s in samples for c in s.captions), min_count)
+    return Vocabulary.build((c for s in samples for c in s.label("captions")), min_count)
 
 
 class CaptionedImages(Dataset):

@@ -109,7 +109,7 @@ class Captions:
 
 def caption_entry(sample: Sample) -> tuple[list[str], int, str] | None:
     """(words, slot, salient word) of a sample's first CapS row with a usable slot, or None."""
-    for entry in sample.caps:
+    for entry in sample.label("caps"):
         words = entry.caption.split()
         slot = entry.position
         if slot is None and entry.semantic in words:
@@ -172,7 +172,7 @@ def make_initial_labels(
         write_detector_maps(chosen, train, store.folder(0), int(settings["workers"]))
     else:
         for sample in train:
-            path = sample.prior if settings["source"] == "prior" else sample.mask
+            path = sample.label("prior") if settings["source"] == "prior" else sample.mask
             if path is None:
                 raise DataError(
                     sample.image,

@@ -88,7 +88,7 @@ def open_sources(data: dict[str, Any], need_saliency: bool = True) -> SSNetSourc
             root, "is not a VOC-layout tree", "run `weaksal data make-seg` or use VOC"
         )
     classification = with_image_labels(tree.samples, names)
-    unlabelled = [s.stem for s in classification if not s.tags]
+    unlabelled = [s.stem for s in classification if not s.label("tags")]
     if unlabelled:
         raise DataError(
             f"{root}: {len(unlabelled)} images of {data['classification_split']} have no class"
@@ -222,7 +222,12 @@ def train_network(
         else:
             dataset = LabelMapDataset(
                 [
-                    Sample(s.stem, s.image, mask=label_dir / f"{s.stem}.png", tags=s.tags)
+                    Sample(
+                        s.stem,
+                        s.image,
+                        mask=label_dir / f"{s.stem}.png",
+                        labels={"tags": s.label("tags")},
+                    )
                     for s in sources.classification
                 ],
                 sources.classes,
@@ -342,7 +347,7 @@ def make_stage2_labels(
                 x = torch.from_numpy(to_batch([read_image(s.image) for s in chunk], size))
                 logits = model(x).segmentation.float()
             for sample, one in zip(chunk, logits, strict=True):
-                present = [0, *sorted(position[t] for t in sample.tags)]
+                present = [0, *sorted(position[t] for t in sample.label("tags"))]
                 kept = F.interpolate(  # the code's 256 x 256, for the decoders' stride 4 too
                     one[present][None], size=(size, size), mode="bilinear", align_corners=False
                 )[0].numpy()
