@@ -122,6 +122,8 @@ def data_check(
         ("unreadable", report.unreadable),
         ("size mismatch", report.size_mismatches),
         ("not used", report.unused),
+        ("untagged", report.untagged),
+        ("tag row without image", report.tag_rows_without_image),
     ):
         for path_name, reason in rows:
             console.print(f"[red]{title}[/]: {path_name}: {reason}", highlight=False)

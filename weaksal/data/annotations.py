@@ -42,14 +42,16 @@ def _read_rows(path: Path, fallback: str | None = None) -> list[list[str]]:
     raise CorruptFileError(path, f"cannot read CSV ({error})", "save it as UTF-8 CSV")
 
 
-def read_tags_csv(path: str | Path) -> dict[str, tuple[str, ...]]:
+def read_tags_csv(path: str | Path, merge_case: bool = True) -> dict[str, tuple[str, ...]]:
     """Image-level tags from a CSV: ``image,tag[,tag...]``, multi-label allowed.
 
     With a header, the image column is the first of image/stem/name/file and the
     tags come from columns named tag(s)/label(s)/class(es) or ``tag1, tag2...``;
     without one, column 0 is the image and every further cell a tag. Several
     rows for one image accumulate, and a cell may hold several tags split by
-    ``;`` or ``|``. Image names are reduced to their stem.
+    ``;`` or ``|``. Image names are reduced to their stem. Tags that differ only in
+    case are one class, spelt in lower case (``merge_case``; ``weaksal data check``
+    warns about them).
     """
     path = Path(path)
     rows = _read_rows(path)
@@ -86,7 +88,26 @@ def read_tags_csv(path: str | Path) -> dict[str, tuple[str, ...]]:
             for tag in _TAG_SEPARATORS.split(cell):
                 if tag.strip() and tag.strip() not in tags[stem]:
                     tags[stem].append(tag.strip())
-    return {stem: tuple(values) for stem, values in tags.items()}
+    found = {stem: tuple(values) for stem, values in tags.items()}
+    if not merge_case:
+        return found
+    spelling = {
+        variant: min(group) for group in tag_case_variants(found).values() for variant in group
+    }
+    return {
+        stem: tuple(dict.fromkeys(spelling.get(tag, tag) for tag in values))
+        for stem, values in found.items()
+    }
+
+
+def tag_case_variants(tags: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """Tags that differ only in case (``ARTICHOKE`` / ``artichoke``), grouped by their lower
+    case: each group is one class written several ways, which would otherwise split it."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for values in tags.values():
+        for tag in values:
+            groups[tag.lower()].add(tag)
+    return {key: sorted(group) for key, group in sorted(groups.items()) if len(group) > 1}
 
 
 def read_synset_words(path: str | Path) -> dict[str, str]:

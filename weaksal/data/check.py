@@ -36,12 +36,17 @@ class CheckReport:
     mean_foreground: float | None = None
     unused: list[tuple[str, str]] = field(default_factory=list)  # entries no sample reads
     warnings: list[str] = field(default_factory=list)
+    untagged: list[tuple[str, str]] = field(default_factory=list)  # a tagged set's untagged images
+    tag_rows_without_image: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def problems(self) -> int:
-        """Unpaired, unreadable and mismatched files, and unused entries that are not hidden."""
+        """Unpaired, unreadable and mismatched files, unused entries that are not hidden, and
+        labels that went missing (untagged images of a tagged set, tag rows without an image)."""
         dropped = [path for path, _ in self.unused if not Path(path).name.startswith(".")]
-        return len(self.unpaired) + len(self.unreadable) + len(self.size_mismatches) + len(dropped)
+        missing_labels = len(self.untagged) + len(self.tag_rows_without_image)
+        files = len(self.unpaired) + len(self.unreadable) + len(self.size_mismatches)
+        return files + len(dropped) + missing_labels
 
     @property
     def ok(self) -> bool:
@@ -110,6 +115,7 @@ def check_dataset(
         counts["images"] = len(index) + sum(1 for s in index.skipped if "image has no" in s.reason)
     report = CheckReport(root, index.layout, counts)
     report.unpaired = [(str(s.path), s.reason) for s in index.skipped]
+    _check_tags(index, report)
     report.unused = [(str(s.path), s.reason) for s in index.unused()]
     workers = workers or min(4, os.cpu_count() or 1)
     samples = list(index)
@@ -138,3 +144,29 @@ def check_dataset(
     if kinds.get("0/1"):
         report.warnings.append(f"{kinds['0/1']} masks are stored 0/1; they are read as 0/255")
     return report
+
+
+def _check_tags(index: DatasetIndex, report: CheckReport) -> None:
+    """A set whose images are tagged must tag every one: an untagged image would train as
+    "no class present". Rows of ``tags.csv`` for images the set lacks are named too, and tags
+    that differ only in case (read as one class) are a warning."""
+    from weaksal.data.annotations import read_tags_csv, tag_case_variants
+
+    tagged = [s for s in index if s.label("tags")]
+    if not tagged:
+        return
+    tag_file = index.root / "tags.csv"
+    for sample in index:
+        if not sample.label("tags"):
+            where = f"no tags in {tag_file}" if tag_file.is_file() else "no tags"
+            report.untagged.append((str(sample.image), where))
+    if not tag_file.is_file():
+        return
+    raw = read_tags_csv(tag_file, merge_case=False)
+    images = set(files_by_stem(index.image_dir)) if index.image_dir else {s.stem for s in index}
+    for stem in sorted(set(raw) - images):
+        report.tag_rows_without_image.append((str(tag_file), f"row for {stem!r}, no such image"))
+    for key, group in tag_case_variants(raw).items():
+        report.warnings.append(
+            f"{tag_file}: tags {', '.join(group)} differ only in case: read as one class {key!r}"
+        )

@@ -34,6 +34,31 @@ def tag_classes(samples: Sequence[Sample]) -> list[str]:
     return classes
 
 
+def tagged_samples(samples: Sequence[Sample], untagged: str, key: str) -> list[Sample]:
+    """``samples`` when every one has tags; otherwise refused naming the untagged images,
+    or, with ``untagged == "skip"``, the tagged ones (each image left out is named).
+
+    An untagged image would train as "no class present" (an all-zero tag vector),
+    which is never what a missing ``tags.csv`` row means. ``key`` is the config key
+    that switches to skipping, for the message.
+    """
+    missing = [s for s in samples if not s.label("tags")]
+    if not missing:
+        return list(samples)
+    names = ", ".join(s.image.name for s in missing[:5])
+    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+    if untagged != "skip":
+        raise LayoutError(
+            missing[0].image,
+            f"has no image-level tags ({len(missing)} of {len(samples)} images have none:"
+            f" {names}{more})",
+            f"add their rows to tags.csv, or set {key}=skip to train without them",
+        )
+    for sample in missing:
+        print(f"skipped (untagged): {sample.image}", flush=True)
+    return [s for s in samples if s.label("tags")]
+
+
 class TaggedImages(Dataset):
     """``{"image", "tags", "index"}``: an image and its multi-hot tag vector over ``classes``."""
 

@@ -10,6 +10,7 @@ from weaksal.engine.schema import (
     SaliencyModelSection,
     TrainSection,
     at_least,
+    one_of,
     within,
 )
 
@@ -37,6 +38,9 @@ class MWSData:
     validation: dict | str | None = None  # held-out images with masks scoring SNet (null: none)
     min_word_count: int = 4  # vocabulary: words seen at least this often (code: 4)
     max_caption_length: int = 20
+    # a tagged image without tags would train CNet as "no class present": refused by name
+    # (error), or left out, each named (skip)
+    untagged: str = one_of("error", "skip")
 
 
 @dataclass

@@ -52,6 +52,7 @@ from weaksal.data.weak import (
     UnlabelledImages,
     build_vocabulary,
     tag_classes,
+    tagged_samples,
 )
 from weaksal.engine.loop import engine_device, network_spec, prepare_images
 from weaksal.engine.optim import build_optimizer, guarded_step, set_lr
@@ -79,7 +80,9 @@ class Sources:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         data = config["data"]
-        self.tagged = source_samples(data["tags"])
+        self.tagged = tagged_samples(
+            source_samples(data["tags"]), data["untagged"], "data.untagged"
+        )
         self.captioned = source_samples(data["captions"])
         self.unlabelled = [s for entry in data["unlabelled"] or [] for s in source_samples(entry)]
         if not self.tagged and not self.captioned:

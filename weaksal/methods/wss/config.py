@@ -9,6 +9,7 @@ from weaksal.engine.schema import (
     EngineSection,
     SaliencyModelSection,
     TrainSection,
+    one_of,
     within,
 )
 
@@ -32,6 +33,9 @@ class TaggedData:
     train: str = "DUTS-TR-50"  # images with image-level tags (tags.csv or ImageNet synset names)
     train_split: str | None = "train"
     val_split: str | None = "val"  # the tags of these images validate stage 1
+    # an image without tags would train as "no class present": refused by name (error), or
+    # left out, each named (skip)
+    untagged: str = one_of("error", "skip")
 
 
 @dataclass

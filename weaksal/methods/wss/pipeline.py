@@ -22,7 +22,7 @@ import torch
 
 from weaksal.data.augment import flip_generator, random_hflip
 from weaksal.data.sources import split_samples
-from weaksal.data.weak import TaggedImages, tag_classes
+from weaksal.data.weak import TaggedImages, tag_classes, tagged_samples
 from weaksal.engine.loop import engine_device, network_spec, prepare_images
 from weaksal.engine.optim import build_optimizer, guarded_step, set_lr
 from weaksal.engine.schema import (
@@ -72,7 +72,9 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
     stage_config = _stage_config(config, "stage1", "stage1")
     t, data = stage_config["train"], config["data"]
     trainer = Trainer(stage_config, folder, resume)
-    samples = split_samples(data["train"], data["train_split"])
+    samples = tagged_samples(
+        split_samples(data["train"], data["train_split"]), data["untagged"], "data.untagged"
+    )
     classes = tag_classes(samples)
     spec = classifier_spec(config, classes)
     model = create_model(spec, config["model"]["pretrained"])
@@ -83,7 +85,13 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
     optimizer = build_optimizer(model, t)
     model, optimizer = trainer.setup("classifier", model, optimizer)
     size = int(config["model"]["input_size"])
-    val_samples = split_samples(data["train"], data["val_split"]) if data["val_split"] else []
+    val_samples = (
+        tagged_samples(
+            split_samples(data["train"], data["val_split"]), data["untagged"], "data.untagged"
+        )
+        if data["val_split"]
+        else []
+    )
     val_set = TaggedImages(val_samples, classes, size) if val_samples else None
 
     def validate() -> dict[str, float]:  # tags of held-out images only: no masks
