@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -27,8 +28,13 @@ class _Pool(ProcessPoolExecutor):
 
     The standard pool waits for every queued job before it lets go; here the
     queued jobs are cancelled and the workers terminated, so an interrupted
-    run ends now and resumes later from the files already written.
+    run ends now and resumes later from the files already written. Its workers
+    never run the caller's script (see :func:`_main_hidden`).
     """
+
+    def _spawn_process(self):
+        with _main_hidden():
+            super()._spawn_process()
 
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is None:
@@ -41,6 +47,30 @@ class _Pool(ProcessPoolExecutor):
         for process in processes:
             process.join(timeout=5)
         return False
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """Start workers without the caller's ``__main__``.
+
+    A "spawn" worker re-imports the script that started it, so a plain script
+    calling ``weaksal.check(...)`` without ``if __name__ == "__main__":`` would
+    run again in every worker and end in ``BrokenProcessPool``. The jobs are
+    functions of weaksal's own modules and need nothing of the script, so
+    the script's path and module name are hidden while a worker starts.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {key: main.__dict__[key] for key in ("__file__", "__spec__") if key in main.__dict__}
+    try:
+        main.__dict__.pop("__file__", None)
+        main.__dict__["__spec__"] = None
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def _one_thread() -> None:
