@@ -192,3 +192,50 @@ def test_segmentation_comes_through_load_with_the_detector_protocol():
         weaksal.load("wss", task="seg")
     with pytest.raises(WeaksalError, match="no segmentation"):
         weaksal.load("mr", task="seg")
+
+
+class _SoftSquare(weaksal.Detector):
+    """A stand-in detector whose map is a resized, soft square, as a network's is."""
+
+    name = "soft-square"
+
+    def maps(self, images):
+        import cv2
+
+        out = []
+        for image in images:
+            truth = np.zeros(image.shape[:2], np.float32)
+            truth[10:35, 15:45] = 1.0
+            coarse = cv2.resize(truth, (8, 8), interpolation=cv2.INTER_AREA)
+            out.append(cv2.resize(coarse, image.shape[1::-1], interpolation=cv2.INTER_LINEAR))
+        return out
+
+    def identity(self):
+        return {"test": self.name}
+
+
+def test_cutout_takes_any_input_and_gives_rgba_or_a_composite(tmp_path):
+    import io
+
+    from weaksal.refine.guided_filter import guided_filter
+
+    image = photo((45, 61))
+    detector = _SoftSquare()
+    rgba = weaksal.cutout(image, model=detector)
+    assert rgba.mode == "RGBA" and rgba.size == (61, 45)
+    pixels = np.asarray(rgba)
+    np.testing.assert_array_equal(pixels[..., :3], image)
+    expected = np.round(guided_filter(image, detector(image)) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(pixels[..., 3], expected)  # the refined map is the alpha
+    raw = np.asarray(weaksal.cutout(image, model=detector, edges="map"))[..., 3]
+    np.testing.assert_array_equal(raw, np.round(detector(image) * 255).astype(np.uint8))
+    path = save_image(tmp_path / "p.png", image)
+    encoded = io.BytesIO()
+    Image.fromarray(image).save(encoded, format="PNG")
+    for same in (str(path), Image.open(path), encoded.getvalue()):
+        np.testing.assert_array_equal(np.asarray(weaksal.cutout(same, model=detector)), pixels)
+    white = np.asarray(weaksal.cutout(image, model=detector, background="white", threshold=0.5))
+    hard = expected >= 128
+    assert white.shape == (45, 61, 3)
+    assert (white[~hard] == 255).all() and np.array_equal(white[hard], image[hard])
+    assert np.asarray(weaksal.cutout(image, model=detector, background="blur")).shape == (45, 61, 3)

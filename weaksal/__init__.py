@@ -8,6 +8,7 @@ The Python face of the toolkit (each is also a command, see the README):
 >>> promoted = weaksal.load("mr", promote="lps")(pil_image)
 >>> table = weaksal.evaluate("maps/", "ECSSD/")   # table["maps", "ECSSD"]["maxf"]
 >>> weaksal.list_models()                     # the shipped models, one line each
+>>> weaksal.cutout("photo.jpg").save("cutout.png")     # RGBA, edges on the photo's
 >>> weaksal.classic_folder("mr", "photos/", "maps/")    # every command is a function too
 >>> weaksal.train("wss", "runs/mine", ["data.train=my_photos"])
 
@@ -31,6 +32,7 @@ _EXPORTS = {
     "as_rgb": ("weaksal.data.inputs", "as_rgb"),
     "as_map": ("weaksal.data.inputs", "as_map"),
     "render": ("weaksal.data.render", "render"),
+    "cutout": ("weaksal.api.cutout", "cutout"),
     "list_models": ("weaksal.pretrained", "list_models"),
     # one function per command that writes a folder (each returns a FolderReport)
     "predict_folder": ("weaksal.api.predict", "predict_folder"),
