@@ -36,14 +36,28 @@ def _one_or_many(images) -> tuple[list, bool]:
     return [images], False
 
 
-def _in_batches(images, batch_size: int, run) -> np.ndarray | list[np.ndarray]:
-    """``run`` over RGB batches of one image or a list; one result, or a list in order."""
+def _in_batches(
+    images, batch_size: int, run, progress: bool = False
+) -> np.ndarray | list[np.ndarray]:
+    """``run`` over RGB batches of one image or a list; one result, or a list in order.
+
+    ``progress``: a bar on standard error counting images (for long lists)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     items, many = _one_or_many(images)
+    bar = None
+    if progress and many:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(items), desc="maps", unit="image", leave=False)
     out: list[np.ndarray] = []
     for start in range(0, len(items), batch_size):
-        out += run([as_rgb(item) for item in items[start : start + batch_size]])
+        chunk = items[start : start + batch_size]
+        out += run([as_rgb(item) for item in chunk])
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
     return out if many else out[0]
 
 
@@ -64,9 +78,10 @@ class Detector(ABC):
     #: for the last call, which maps LPS's gate left as the base detector made them
     left: Sequence[bool] = ()
 
-    def __call__(self, images, batch_size: int = 8):
-        """Map(s) ``float32 (H, W)`` in [0, 1] for one image or a list of them."""
-        return _in_batches(images, batch_size, self.maps)
+    def __call__(self, images, batch_size: int = 8, progress: bool = False):
+        """Map(s) ``float32 (H, W)`` in [0, 1] for one image or a list of them
+        (``progress=True``: a bar counting the images of a long list)."""
+        return _in_batches(images, batch_size, self.maps, progress)
 
     @abstractmethod
     def maps(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:

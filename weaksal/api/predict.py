@@ -79,22 +79,22 @@ def predict_folder(
     # Decoding the next batch and writing the last one's PNGs run on I/O threads while the
     # network computes (PIL and OpenCV release the GIL there); writes stay atomic, and a
     # map counts as done only once its file is complete.
+    # The bar counts images, not batches: one tick per image of a batch once it is computed.
+    ticks = iter(progress(range(len(todo)), len(todo))) if progress else iter(())
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="predict-io") as pool:
         reading = pool.submit(_read_chunk, chunks[0]) if chunks else None
         writing: list[tuple[str, Future]] = []
-        for number, _ in enumerate(progress(chunks, len(chunks)) if progress else chunks):
+        for number, chunk in enumerate(chunks):
             loaded, arrays, failed = reading.result()
             if number + 1 < len(chunks):
                 reading = pool.submit(_read_chunk, chunks[number + 1])
             report.failed += failed
-            if not loaded:
-                continue
-            if segmenting:
+            if segmenting and loaded:
                 for sample, labels in zip(loaded, detector.maps(arrays), strict=True):
                     path = out / f"{sample.stem}.png"
                     future = pool.submit(write_palette_png, path, labels, voc_colormap())
                     writing.append((sample.stem, future))
-            else:
+            elif loaded:
                 maps = detector.maps(arrays)
                 for sample, image, saliency in zip(loaded, arrays, maps, strict=True):
                     path = out / f"{sample.stem}.png"
@@ -104,10 +104,14 @@ def predict_folder(
                 report.left_as_prior += [
                     s.stem for s, kept in zip(loaded, left, strict=False) if kept
                 ]
+            for _ in chunk:
+                next(ticks, None)
             while len(writing) > 2 * batch_size:  # bound the maps held in memory
                 _finish_write(writing.pop(0), report)
         for entry in writing:
             _finish_write(entry, report)
+        for _ in ticks:  # a bar ends at its total, then closes
+            pass
     if segmenting:
         write_legend(out, detector.names)
     return report
@@ -147,3 +151,53 @@ def write_legend(out: Path, names: list[str]) -> None:
     for index, name in enumerate(names):
         writer.writerow([index, name, "#" + "".join(f"{c:02x}" for c in colours[index])])
     write_text(out / "legend.csv", text.getvalue())
+
+
+def predict_stream(detector, inputs, out: str | None, output: str, threshold: float | None) -> None:
+    """One image from a file or standard input (``-``) to a PNG file or standard output (``-``):
+    ``weaksal predict - --type rgba < photo.jpg > cut.png``."""
+    import sys
+
+    from weaksal.data.inputs import as_rgb
+    from weaksal.plumbing.atomic import write_bytes
+
+    if len(inputs) != 1:
+        raise WeaksalError(
+            f"{len(inputs)} inputs with standard input or output: one image only."
+            " Fix: give one image, or a folder with --out FOLDER"
+        )
+    source = str(inputs[0])
+    if source == "-":
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise WeaksalError("standard input is empty. Fix: pipe an image file into it")
+        try:
+            image = as_rgb(data)
+        except ValueError as exc:
+            raise WeaksalError(f"standard input: {exc}") from None
+    else:
+        image = read_image(source)
+    if detector.output == "classes":
+        from weaksal.data.voc import voc_colormap
+
+        png = _png_bytes(detector.maps([image])[0], voc_colormap())
+    else:
+        png = _png_bytes(render(output, image, detector.maps([image])[0], threshold))
+    if out in (None, "-"):
+        sys.stdout.buffer.write(png)
+        sys.stdout.buffer.flush()
+    else:
+        write_bytes(out, png)
+
+
+def _png_bytes(array: np.ndarray, palette=None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    picture = Image.fromarray(array, mode="P" if palette is not None else None)
+    if palette is not None:
+        picture.putpalette(np.asarray(palette, np.uint8).reshape(-1).tolist())
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -74,7 +74,8 @@ def promote_folder(
         else:
             todo.append(sample)
     chunks = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
-    for chunk in progress(chunks, len(chunks)) if progress else chunks:
+    ticks = iter(progress(range(len(todo)), len(todo))) if progress else iter(())
+    for chunk in chunks:  # the bar counts images: one tick per image once its batch is done
         loaded, arrays, maps = [], [], []
         for sample in chunk:
             try:
@@ -86,13 +87,15 @@ def promote_folder(
             loaded.append(sample)
             arrays.append(image)
             maps.append(prior)
-        if not loaded:
-            continue
-        promoted = promoter.maps(arrays, maps)
+        promoted = promoter.maps(arrays, maps) if loaded else []
         gated = getattr(promoter, "left", None) or [False] * len(promoted)  # any maps() object
         for sample, saliency, left in zip(loaded, promoted, gated, strict=True):
             write_png(out / f"{sample.stem}.png", np.round(saliency * 255).astype(np.uint8))
             report.done.append(sample.stem)
             if left:
                 report.left_as_prior.append(sample.stem)
+        for _ in chunk:
+            next(ticks, None)
+    for _ in ticks:  # a bar ends at its total, then closes
+        pass
     return report

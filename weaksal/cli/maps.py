@@ -30,7 +30,11 @@ def predict(
         " .safetensors (torch) or .onnx (ONNX Runtime).",
     ),
     images: Path = typer.Option(None, help="Folder of images (same as giving it as an argument)."),
-    out: Path = typer.Option(..., help="Where to write <stem>.png at each image's size."),
+    out: str = typer.Option(
+        None,
+        help="Where to write <stem>.png at each image's size (default: a folder <input>-<type>"
+        " beside the first input); `-` writes one image's PNG to standard output.",
+    ),
     output: str = typer.Option(
         "map",
         "--type",
@@ -67,15 +71,17 @@ def predict(
 
     paths = list(inputs or []) + ([images] if images else [])
     if not paths:
-        raise typer.BadParameter("give image files or folders (or --images FOLDER)")
+        raise typer.BadParameter("give image files or folders (or --images FOLDER), or - for stdin")
     if output not in OUTPUT_TYPES:
         raise typer.BadParameter(f"--type must be one of {', '.join(OUTPUT_TYPES)}, not {output!r}")
     if runtime not in (None, "torch", "onnx"):
         raise typer.BadParameter(f"--runtime must be torch or onnx, not {runtime!r}")
     if task not in ("saliency", "seg"):
         raise typer.BadParameter(f"--task must be saliency or seg, not {task!r}")
-    for entry in index_inputs(paths).unused():
-        err_console.print(f"[yellow]not used[/] {entry.path}: {entry.reason}", highlight=False)
+    streamed = [str(p) for p in paths] == ["-"] or out == "-"
+    if not streamed:
+        for entry in index_inputs(paths).unused():
+            err_console.print(f"[yellow]not used[/] {entry.path}: {entry.reason}", highlight=False)
     detector = load(
         model,
         task=task,
@@ -89,6 +95,12 @@ def predict(
             f"{model}: an LPS model promotes the maps of another detector. Fix: use"
             f" `weaksal predict --model MODEL --promote {model}` or `weaksal promote`"
         )
+    if streamed:  # one image: from a file or standard input, to a file or standard output
+        from weaksal.api.predict import predict_stream
+
+        predict_stream(detector, paths, out, output, threshold)
+        return
+    out = Path(out) if out is not None else default_output(paths[0], output)
     report = predict_folder(
         detector,
         paths,
@@ -277,3 +289,11 @@ def refine(
     report_batch(report, out, f", {len(report.missing)} skipped" if report.missing else "")
     if report.missing:  # an image without its map is work not done: say so in the exit status
         raise typer.Exit(1)
+
+
+def default_output(first: Path, output: str) -> Path:
+    """``<input>-<type>`` beside the first input (``photos/`` -> ``photos-rgba/``), said aloud."""
+    first = Path(first)
+    folder = first.parent / f"{first.stem if first.is_file() else first.name}-{output}"
+    console.print(f"writing to {folder} (--out chooses another folder)", highlight=False)
+    return folder
