@@ -1,6 +1,6 @@
 """The ``weaksal`` command: it parses, calls the documented Python API and prints.
 
-One module per group of commands (:mod:`~weaksal.cli.maps`,
+One module per group of commands (:mod:`~weaksal.cli.predict`, :mod:`~weaksal.cli.maps`,
 :mod:`~weaksal.cli.training`, :mod:`~weaksal.cli.evaluation`,
 :mod:`~weaksal.cli.data`, :mod:`~weaksal.cli.apps`); each registers its
 commands on the one :data:`~weaksal.cli.common.app`. :func:`main` is the
@@ -16,7 +16,7 @@ from weaksal.cli.common import app
 
 # isort: off
 # Each module registers its commands on import, in the order `weaksal --help` lists them.
-from weaksal.cli import maps, training, evaluation, data, apps  # noqa: F401, E402
+from weaksal.cli import predict, maps, training, evaluation, data, apps  # noqa: F401, E402
 # isort: on
 
 __all__ = ["app", "main"]
