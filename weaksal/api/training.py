@@ -30,12 +30,16 @@ class TrainResult:
         Benchmark name -> headline scores of the kept model (empty without evaluation).
     use : str
         The command that uses the model on a user's folders.
+    validation : dict
+        The last stage that validated, its criterion and score (``stage``, ``key``,
+        ``value``); empty when nothing was held out.
     """
 
     run_dir: Path
     models: list[Path]
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
     use: str = ""
+    validation: dict[str, Any] = field(default_factory=dict)
 
 
 def train(
@@ -82,15 +86,19 @@ def train(
         )
     entry = get_method(resolved["method"])
     run_dir = Path(out) if out is not None else Path("runs") / path.stem
-    entry.target(resolved, run_dir, resume)
+    summary = entry.target(resolved, run_dir, resume) or {}
     if shard_from_env()[0] != 0:
         return None
+    validation: dict[str, Any] = {}
+    for stage, record in summary.items():  # the last stage that validated
+        if isinstance(record, dict) and isinstance(record.get("val"), dict) and record["val"]:
+            validation = {"stage": stage, **record["val"]}
     scores: dict[str, Any] = {}
     if evaluate and resolved.get("evaluate"):
         scores = evaluate_run(run_dir, resolved["evaluate"])
     shipped = [run_dir / item.source for item in entry.shipped.values()]
     models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
-    return TrainResult(run_dir, models, scores, next_command(entry, models[0]))
+    return TrainResult(run_dir, models, scores, next_command(entry, models[0]), validation)
 
 
 def resolved_training_config(config: str | Path, overrides: Sequence[str] = ()) -> dict:

@@ -6,11 +6,7 @@ from pathlib import Path
 
 import typer
 
-from weaksal.cli.common import (
-    app,
-    console,
-    friendly_errors,
-)
+from weaksal.cli.common import app, console, err_console, friendly_errors
 
 
 @app.command("models")
@@ -42,10 +38,16 @@ def train(
         " read from the config; naming it is optional.",
     ),
     config: str = typer.Option(
-        ...,
+        None,
         help="A YAML file, or a shipped config: a method (wss, mws, lps, ssnet, jsm, reference)"
-        " or method/name, e.g. wss/wss_fpn_efficientnet_lite0.",
+        " or method/name, e.g. wss/wss_fpn_efficientnet_lite0. Default: the named method's.",
     ),
+    images: Path = typer.Option(
+        None,
+        help="Your own photos (WSS): a folder, with tags.csv in it or --tags; held out for"
+        " validation by its split.csv, or a seeded 10% of each class.",
+    ),
+    tags: Path = typer.Option(None, help="With --images: their tags.csv (image,tag[,tag...])."),
     out: Path = typer.Option(None, help="Run folder (default runs/<config name>)."),
     resume: bool = typer.Option(True, help="Continue from the run folder's newest checkpoint."),
     evaluate: bool = typer.Option(True, help="Score the best model on the config's benchmarks."),
@@ -56,13 +58,39 @@ def train(
         " without training.",
     ),
 ) -> None:
-    """Train a method; the run folder gets config, run record, logs, checkpoints and models."""
+    """Train a method; the run folder gets config, run record, logs, checkpoints and models.
+
+    Your own photos: `weaksal train wss --images photos/ --out runs/mine` (tags in
+    photos/tags.csv or --tags). The data keys each method reads (set them as
+    key=value; --print-config shows every value):
+
+    \b
+      wss        data.train, data.train_split, data.val_split, data.untagged
+      mws        data.tags, data.captions, data.unlabelled, data.pseudo_labels,
+                 data.validation, data.min_word_count, data.max_caption_length,
+                 data.untagged
+      lps        data.train, data.train_split, data.val_split, data.val_limit,
+                 data.on_mismatch
+      reference  data.train, data.train_split, data.val_split, data.val_limit,
+                 data.on_mismatch
+      ssnet      data.segmentation, data.classification_split, data.val_split,
+                 data.saliency, data.saliency_split, data.saliency_list
+      jsm        data.train, data.val, data.test, data.train_limit
+    """
     from weaksal.api.training import resolved_training_config
     from weaksal.api.training import train as train_run
     from weaksal.engine.config import dump_config
 
     arguments = list(arguments or [])
     method = arguments.pop(0) if arguments and "=" not in arguments[0] else None
+    if config is None:
+        if method is None:
+            raise typer.BadParameter("name the method (weaksal train wss ...) or give --config")
+        config = method
+    if images is not None:
+        arguments = _own_data(config, images, tags, out, arguments)
+    elif tags is not None:
+        raise typer.BadParameter("--tags goes with --images (your photos)")
     if print_config:
         resolved = resolved_training_config(config, arguments)
         if method is not None and resolved["method"] != method:
@@ -81,6 +109,13 @@ def train(
     typer.echo(  # one unwrapped line: scripts read it
         f"models: {', '.join(str(p) for p in result.models)}. Use: {result.use};"
         f" ship: weaksal ship {result.run_dir} NAME"
+    )
+    check = result.validation
+    typer.echo(
+        f"validation: {check['stage']} {check['key']} {check['value']:.4f}"
+        + (f" on {check['images']} held-out images" if "images" in check else "")
+        if check
+        else "validation: none (nothing was held out)"
     )
 
 
@@ -126,3 +161,35 @@ def ship(
         typer.echo(f"shipped {ship_run(run, name, description)}")
     else:
         raise typer.BadParameter("give RUN NAME, or --card NAME")
+
+
+def _own_data(config: str, images: Path, tags: Path | None, out, arguments: list[str]) -> list[str]:
+    """The overrides that train on the user's photos (``weaksal train wss --images DIR``)."""
+    from weaksal.api.own_data import own_data_view
+    from weaksal.api.training import resolved_training_config
+    from weaksal.engine.config import find_config
+
+    method = resolved_training_config(config, arguments)["method"]
+    if method != "wss":
+        raise typer.BadParameter(
+            f"--images trains WSS on tagged photos; for {method}, set its data keys"
+            " (weaksal train --help lists them)"
+        )
+    run_dir = out or Path("runs") / Path(find_config(config)).stem
+    view = own_data_view(images, run_dir, tags)
+    console.print(
+        f"data: {view.train} training and {view.val} held-out images of {images}"
+        f" (split: {view.split_from}; {view.root / 'split.csv'}). The rounds have no masks to"
+        " validate on: the last round ships",
+        highlight=False,
+    )
+    if view.warning:
+        err_console.print(f"[yellow]warning[/]: {view.warning}", highlight=False)
+    split = "val" if view.val else "null"
+    return [
+        *arguments,
+        f"data.train={view.root}",
+        "data.train_split=train",
+        f"data.val_split={split}",
+        "evaluate=[]",
+    ]

@@ -82,8 +82,10 @@ def open_dataset(
         index = index_voc(root, split)
     elif layout == "coco":
         index = index_coco(root, [split] if split else None, on_bad=on_bad)
-    elif layout == "images":
+    elif layout == "images":  # a split names images too: never train on the held-out ones
         index = index_images(root)
+        if split is not None:
+            index = select_split(index, root / SPLIT_FILE, split)
     elif layout == "caps":
         index = index_caps(root, on_bad=on_bad)
         if split is not None:

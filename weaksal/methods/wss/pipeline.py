@@ -110,10 +110,16 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
         raw.train()
         return {"loss": sum(losses) / len(val_set), "top1": correct / len(val_set)}
 
+    last: dict[str, float] = {}
+
+    def validate_and_keep() -> dict[str, float]:
+        last.update(validate())
+        return dict(last)
+
     steps = int(t["steps"])
     batches = trainer.loader(TaggedImages(samples, classes, size), int(t["batch_size"]), steps)
     for step, batch in zip(
-        trainer.steps(steps, validate if val_set else None), batches, strict=False
+        trainer.steps(steps, validate_and_keep if val_set else None), batches, strict=False
     ):
         lr = set_lr(optimizer, float(t["lr"]), step, steps, t["schedule"])
         images = prepare_images(batch["image"], trainer.device, channels_last)
@@ -142,7 +148,10 @@ def train_stage1(config: dict[str, Any], folder: Path, resume: bool) -> dict[str
         )
     if trainer.is_writer:
         save_model(folder / "stage1.safetensors", raw, spec)
-    return {"classes": len(classes), "steps": steps}
+    summary: dict[str, Any] = {"classes": len(classes), "steps": steps}
+    if last:  # the held-out images' tags at the last step (stage 1 keeps its last weights)
+        summary["val"] = {"key": "top1", "value": last["top1"], "images": len(val_set)}
+    return summary
 
 
 # -- stage 2 ------------------------------------------------------------------
