@@ -38,7 +38,7 @@ def demo(
     model = model or list(DEMO_MODELS)
     console.print(
         f"demo: MR and {', '.join(model)}{' with LPS promotion' if promote else ''} on five"
-        " photos, then scores on the first ECSSD images (about a minute on 2 CPU cores)",
+        " photos, then scores on the first ECSSD images (a few minutes on 2 CPU cores)",
         highlight=False,
     )
     results = run_demo(
