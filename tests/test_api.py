@@ -123,11 +123,44 @@ def test_evaluate_skips_unpaired_dataset_files_only_when_asked(tmp_path):
     assert run.results["mae"] == 0.0 and run.unpaired == [str(root / "images" / "c.jpg")]
 
 
-def test_models_lists_every_shipped_model_on_one_line():
-    lines = weaksal.list_models()
-    names = [line.split(":")[0] for line in lines]
-    assert names[0] == "wss" and {"mws", "lps", "ssnet", "jsm"} <= set(names)
-    assert all("\n" not in line and "MB" in line for line in lines)
+def test_list_models_gives_a_record_per_shipped_model_with_its_recorded_scores():
+    import dataclasses
+    import json
+
+    from weaksal.methods import get_method
+    from weaksal.pretrained import pretrained_dir, read_manifest
+
+    records = {info.name: info for info in weaksal.list_models()}
+    assert next(iter(records)) == "wss" and {"mws", "lps", "ssnet", "jsm"} <= set(records)
+    wss = records["wss"]
+    scores = json.loads((pretrained_dir("wss") / "eval.json").read_text())["benchmarks"]
+    assert wss.ecssd_maxf_pooled == scores["ECSSD"]["maxf_pooled"]  # pooled max F, as recorded
+    assert wss.ecssd_mae == scores["ECSSD"]["mae"]
+    assert (wss.sod_maxf_pooled, wss.sod_mae) == (
+        scores["SOD"]["maxf_pooled"],
+        scores["SOD"]["mae"],
+    )
+    assert wss.task == "saliency" and wss.roles == ("saliency",)
+    for name, info in records.items():
+        assert info.supervision == get_method(info.method).supervision
+        files = read_manifest(name)["files"]
+        size = sum((pretrained_dir(name) / file).stat().st_size for file in files) / 2**20
+        assert info.size_mb == pytest.approx(size)
+    assert records["mws"].roles == ("saliency", "caption")
+    assert records["ssnet"].task == "segmentation"
+    lps = records["lps"]  # a promoter: no benchmark scores of its own, none invented
+    assert lps.roles == ("promote",) and lps.task == "promote"
+    assert (lps.ecssd_maxf_pooled, lps.ecssd_mae, lps.sod_maxf_pooled, lps.sod_mae) == (None,) * 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        wss.size_mb = 0.0
+    # weaksal models: one line per record, the convention named
+    line = wss.line()
+    assert line.startswith("wss: saliency; from image-level class tags only; ")
+    assert (
+        f"max F pooled / MAE: ECSSD {wss.ecssd_maxf_pooled:.3f} / {wss.ecssd_mae:.3f},"
+        f" SOD {wss.sod_maxf_pooled:.3f} / {wss.sod_mae:.3f}; {wss.size_mb:.1f} MB"
+    ) in line
+    assert "no ECSSD/SOD scores" in lps.line()
 
 
 def test_check_reports_the_problems_of_a_dataset(tmp_path):

@@ -66,13 +66,21 @@ def test_shipping_writes_a_model_card_from_the_run_records(tmp_path, package_dir
     from weaksal.methods import get_method
 
     tiny_run(tmp_path / "run")
-    argv = ["/x/weaksal/__main__.py", "train", "wss", "--config", "c.yaml", "--out", "r"]
+    argv = ["/x/weaksal/__main__.py", "train", "wss", "--config"]
+    argv += ["configs/wss/wss_efficientnet_lite0.yaml", "stage1.steps=3", "--out", "/home/u/runs/r"]
     (tmp_path / "run" / "run.json").write_text(json.dumps({"argv": argv}))
     target = shipping.ship_run(tmp_path / "run", "tiny", "a test model")
     card = (target / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: weaksal\n")
-    assert "weaksal train wss --config c.yaml --out r" in card  # the command that made it
-    assert "weaksal train wss --config weaksal/pretrained/tiny/config.yaml" in card
+    made = "weaksal train wss --config configs/wss/wss_efficientnet_lite0.yaml stage1.steps=3"
+    assert f"{made} --out runs/r\n" in card  # the command that made it, no machine's folders
+    assert "/home/" not in card and "/x/" not in card
+    # from the package: the shipped config the run named, its overrides, what the record
+    # differs in from it now (the tiny config's backbone), then shipping it
+    assert (
+        "weaksal train wss --config wss/wss_efficientnet_lite0 stage1.steps=3 model.backbone=x"
+        " --out runs/tiny\nweaksal ship runs/tiny tiny\n"
+    ) in card
     assert "| ECSSD | - | - | 0.200 | - | - | - |" in card  # its scores, convention named
     assert "max F (pooled) is the MATLAB toolbox's" in card
     assert get_method("wss").limitations in card
@@ -91,6 +99,72 @@ def test_shipped_model_cards_are_current_and_shown_by_the_cli(name):
     result = CliRunner().invoke(app, ["models", "--card", name])
     assert result.exit_code == 0 and f"# {name}\n" in result.output
     assert "## Limitations" in result.output and "## Scores" in result.output
+
+
+def test_a_card_shows_paths_from_runs_or_the_data_root_not_the_machines():
+    from weaksal.methods.cards import portable_path
+
+    assert portable_path("/work/main/runs/duts-seg") == "runs/duts-seg"
+    assert portable_path("/data/sets/ECSSD/images") == "$WEAKSAL_DATA/ECSSD/images"
+    assert portable_path("/somewhere/else/photos") == "photos"
+    assert portable_path("runs/rgbd-synth/train") == "runs/rgbd-synth/train"
+
+
+def _portable(value):
+    from weaksal.methods.cards import portable_path
+
+    if isinstance(value, dict):
+        return {key: _portable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_portable(item) for item in value]
+    return portable_path(value) if isinstance(value, str) and value.startswith("/") else value
+
+
+def _leaves(config, prefix=""):
+    leaves = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            leaves.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            leaves[f"{prefix}{key}"] = value
+    return leaves
+
+
+@pytest.mark.parametrize("name", pretrained.shipped_names())
+def test_shipped_cards_name_no_machine_path_and_reproduce_from_the_package(name):
+    import re
+    import shlex
+
+    import yaml
+
+    from weaksal.api.training import resolved_training_config
+    from weaksal.engine.config import CONFIG_DIR, config_names
+    from weaksal.methods import method_config
+
+    card = pretrained.read_card(name)
+    for machine in ("/work/", "/home/", "/root/", "/tmp/"):
+        assert machine not in card
+    tokens = re.split(r"[\s`'\"()\[\]=,:|]+", card)
+    assert [t for t in tokens if t.startswith("/") and t != "/"] == []  # no absolute path
+    method = pretrained.read_manifest(name)["method"]
+    commands = card.split("Reproduce it from the installed package")[1].split("```")[1]
+    train = next(c for c in commands.splitlines() if c.startswith(f"weaksal train {method} "))
+    arguments = shlex.split(train)
+    assert arguments[-2:] == ["--out", f"runs/{name}"]
+    assert f"\nweaksal ship runs/{name} {name}\n" in commands
+    config = arguments[arguments.index("--config") + 1]
+    overrides = arguments[arguments.index("--config") + 2 : -2]
+    assert config in config_names()  # a shipped config, by the name --config takes
+    path = method_config(config)  # what weaksal train --config resolves it to
+    assert path.is_file() and path.resolve().is_relative_to(CONFIG_DIR.resolve())
+    resolved = resolved_training_config(config, overrides)
+    assert resolved["method"] == method
+    # it trains the shipped record again (keys added since the record are at their defaults)
+    record = _leaves(
+        _portable(yaml.safe_load((pretrained.pretrained_dir(name) / "config.yaml").read_text()))
+    )
+    now = _leaves(resolved)
+    assert {key: now.get(key, "<absent>") for key in record} == record
 
 
 def test_the_method_decides_what_ships_and_every_file_counts_in_the_limit(

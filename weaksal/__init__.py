@@ -7,7 +7,7 @@ The Python face of the toolkit (each is also a command, see the README):
 >>> saliency = wss("photo.jpg")               # float32 (H, W) in [0, 1], the photo's size
 >>> promoted = weaksal.load("mr", promote="lps")(pil_image)
 >>> table = weaksal.evaluate("maps/", "ECSSD/")   # table["maps", "ECSSD"]["maxf"]
->>> weaksal.list_models()                     # the shipped models, one line each
+>>> weaksal.list_models()                     # the shipped models' records (ModelInfo)
 >>> weaksal.cutout("photo.jpg").save("cutout.png")     # RGBA, edges on the photo's
 >>> weaksal.classic_folder("mr", "photos/", "maps/")    # every command is a function too
 >>> weaksal.train("wss", "runs/mine", ["data.train=my_photos"])

@@ -14,7 +14,8 @@ from weaksal.cli.common import app, console, err_console, friendly_errors
 def models(
     card: str = typer.Option(None, help="Show the model card of this shipped model."),
 ) -> None:
-    """The shipped models, one line each (Python: ``weaksal.list_models()``)."""
+    """The shipped models, one line each: roles, supervision, ECSSD/SOD scores (max F pooled /
+    MAE) and size (Python: ``weaksal.list_models()``, the records)."""
     from weaksal.pretrained import list_models
 
     if card:
@@ -22,8 +23,8 @@ def models(
 
         typer.echo(read_card(card))  # plain text: no wrapping, no markup
         return
-    for line in list_models():
-        typer.echo(line)
+    for info in list_models():
+        typer.echo(info.line())
     from weaksal.api.detectors import classic_names
 
     typer.echo(f"classical detectors (no training): {', '.join(classic_names())}")

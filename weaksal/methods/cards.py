@@ -11,6 +11,7 @@ the Hugging Face model-card fields where they fit.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -109,21 +110,176 @@ def datasets_of(config: dict) -> list[str]:
     return names
 
 
-def training_command(folder: Path, name: str, config: dict) -> tuple[str, str]:
-    """(the command that made the model, the command that reproduces it from the package).
+#: data sets a run makes before it trains, by their folder's name under ``runs/``: the command
+#: (``{out}`` is the folder the config names)
+DATA_MAKERS = {
+    "duts-seg": "weaksal data make-seg $WEAKSAL_DATA/DUTS-TR-50 --out {out}",
+    "rgbd-synth": (
+        "weaksal data make-rgbd $WEAKSAL_DATA/DUTS-TR-50 --coco $WEAKSAL_DATA/COCO-MINI"
+        " --out {out} --workers 2"
+    ),
+}
 
-    The first is the run's own (``run.json``'s arguments) when the folder has it.
+
+def portable_path(value: str) -> str:
+    """A path as a card shows it: no machine's folders.
+
+    A relative path stays; an absolute one under a ``runs/`` folder becomes
+    ``runs/...``, one through a known data set ``$WEAKSAL_DATA/NAME/...``,
+    one under the data root ``$WEAKSAL_DATA/...``; any other is its last part.
     """
-    reproduce = (
-        f"weaksal train {config['method']} --config weaksal/pretrained/{name}/config.yaml"
-        f" --out runs/{name}"
-    )
+    path = Path(value)
+    if not path.is_absolute():
+        return value
+    parts = path.parts
+    if "runs" in parts:
+        return "/".join(parts[parts.index("runs") :])
+    for index, part in enumerate(parts):
+        if part in DATA_TERMS:
+            return "/".join(("$WEAKSAL_DATA", *parts[index:]))
+    from weaksal.plumbing.paths import data_root
+
+    try:
+        return "/".join(("$WEAKSAL_DATA", *path.relative_to(data_root()).parts))
+    except ValueError:
+        return path.name
+
+
+def _portable_token(token: str) -> str:
+    """A command-line token with its path (or an override's path value) made portable."""
+    key, sep, value = token.partition("=")
+    if sep and not token.startswith("-") and value.startswith("/"):
+        return f"{key}={portable_path(value)}"
+    return portable_path(token) if token.startswith("/") else token
+
+
+def _portable(value: Any) -> Any:
+    """A config value with every absolute path in it made portable."""
+    if isinstance(value, dict):
+        return {key: _portable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_portable(item) for item in value]
+    if isinstance(value, str) and value.startswith("/"):
+        return portable_path(value)
+    return value
+
+
+def _leaves(config: dict, prefix: str = "") -> dict[str, Any]:
+    """``{"section.key": value}`` of a nested config (lists are values)."""
+    leaves: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            leaves.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            leaves[f"{prefix}{key}"] = value
+    return leaves
+
+
+def config_name(reference: str | None, method: str) -> str:
+    """The shipped config (``method/name``, what ``weaksal train --config`` accepts) a run's
+    ``--config`` reference names (``configs/wss/x.yaml`` in a checkout is ``wss/x``); the
+    method's default config when it names none of them."""
+    from weaksal.engine.config import config_names
+    from weaksal.methods import get_method
+
+    names = config_names()
+    parts = Path(reference).with_suffix("").parts if reference else ()
+    for index in range(len(parts)):
+        candidate = "/".join(parts[index:])
+        if candidate in names:
+            return candidate
+    return str(Path(get_method(method).default_config).with_suffix(""))
+
+
+def _run_arguments(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(the ``--config`` reference, the ``key=value`` overrides) of a ``weaksal train`` argv."""
+    reference, overrides = None, []
+    tokens = iter(argv[2:])  # after the program and ``train``
+    for token in tokens:
+        if token == "--config":
+            reference = next(tokens, None)
+        elif token.startswith("--config="):
+            reference = token.partition("=")[2]
+        elif token == "--out":
+            next(tokens, None)
+        elif "=" in token and not token.startswith("-"):
+            overrides.append(_portable_token(token))
+    return reference, overrides
+
+
+def _override(key: str, value: Any) -> str:
+    import shlex
+
+    text = value if isinstance(value, str) else yaml.safe_dump(value, default_flow_style=True)
+    return shlex.quote(f"{key}={str(text).strip()}")
+
+
+def reproduce_arguments(config: dict, reference: str | None, overrides: list[str]) -> list[str]:
+    """``--config NAME`` and the overrides with which ``weaksal train`` trains ``config`` again
+    (the recorded config, its paths portable): the run's own overrides, then a ``key=value``
+    for each key the shipped config now resolves to differently. Keys the record lacks (added
+    since, at their defaults) are left to the config."""
+    from weaksal.engine.config import load_config
+    from weaksal.engine.schema import resolve_config
+    from weaksal.methods import get_method, method_config
+    from weaksal.plumbing.errors import ConfigError
+
+    name = config_name(reference, config["method"])
+    arguments = list(overrides)
+    sections = get_method(config["method"]).sections
+    path = method_config(name)
+    try:
+        resolved = _leaves(resolve_config(load_config(path, arguments, sections), sections))
+    except ConfigError:
+        resolved = {}
+    for key, value in _leaves(_portable(config)).items():
+        if key in resolved and resolved[key] != value:
+            arguments.append(_override(key, value))
+    return ["--config", name, *arguments]
+
+
+def prerequisites(config: dict) -> list[str]:
+    """The commands that make what the config reads from ``runs/`` (made data sets, another
+    run's model), in the config's order."""
+    from weaksal.engine.config import config_names
+
+    commands: list[str] = []
+    names = config_names()
+    for value in _leaves(_portable(config)).values():
+        for item in value if isinstance(value, list) else [value]:
+            if not (isinstance(item, str) and item.startswith("runs/")):
+                continue
+            folder = item.split("/")[1]
+            method, _, base = folder.partition("-")
+            if folder in DATA_MAKERS:
+                command = DATA_MAKERS[folder].format(out=f"runs/{folder}")
+            elif f"{method}/{base}" in names:
+                command = f"weaksal train {method} --config {method}/{base} --out runs/{folder}"
+            else:
+                command = f"# runs/{folder}: made before this run (its README)"
+            if command not in commands:
+                commands.append(command)
+    return commands
+
+
+def training_command(folder: Path, name: str, config: dict) -> tuple[str | None, str]:
+    """(the command that made the model, or ``None`` without ``run.json``; the commands that
+    reproduce it from the installed package and ship it as ``name``).
+
+    The first is the run's own (``run.json``'s arguments), its paths made portable.
+    """
     run = _read(folder, "run.json")
-    if run and run.get("argv"):
-        argv = list(run["argv"])
-        argv[0] = "weaksal"
-        return " ".join(argv), reproduce
-    return reproduce, reproduce
+    argv = list(run["argv"]) if run and run.get("argv") else []
+    reference, overrides = _run_arguments(argv) if argv else (None, [])
+    arguments = reproduce_arguments(config, reference, overrides)
+    out = f"runs/{name}"
+    reproduce = [
+        *prerequisites(config),
+        " ".join(["weaksal train", config["method"], *arguments, "--out", out]),
+        f"weaksal ship {out} {name}",
+    ]
+    made = " ".join(["weaksal", *(_portable_token(token) for token in argv[1:])]) if argv else None
+    return made, "\n".join(reproduce)
 
 
 def score_rows(scores: dict) -> list[str]:
@@ -145,7 +301,7 @@ def score_rows(scores: dict) -> list[str]:
             after = next((v for k, v in stages.items() if k.startswith("after")), {})
             if before and after:
                 rows.append(
-                    f"| {dataset} | {prior} | {before['maxF']:.3f} -> {after['maxF']:.3f} |"
+                    f"| {dataset} | {portable_path(prior)} | {before['maxF']:.3f} -> {after['maxF']:.3f} |"
                     f" {before['MAE']:.3f} -> {after['MAE']:.3f} |"
                 )
     return rows
@@ -165,6 +321,11 @@ def card_text(folder: str | Path, name: str | None = None) -> str:
     scored_on = [d for d in datasets if d in (config.get("evaluate") or [])]
     taught = [d for d in datasets if d not in scored_on]
     made, reproduce = training_command(folder, name, config)
+    data_root_sets = [  # what the config names and the commands that make data read
+        *(d for d in datasets if d not in DATA_MAKERS and "/" not in d),
+        *re.findall(r"\$WEAKSAL_DATA/([^/\s]+)", reproduce),
+    ]
+    data_root_sets = list(dict.fromkeys(data_root_sets))
     model = config.get("model", {})
     header = {
         "library_name": "weaksal",
@@ -174,6 +335,7 @@ def card_text(folder: str | Path, name: str | None = None) -> str:
         "license_name": "research-data-terms",
         "datasets": taught,
         "base_model": model.get("backbone", ""),
+        "supervision": method.supervision,  # read by weaksal.list_models()
     }
     files = "\n".join(
         f"- `{file}`: {entry['role']} network ({entry['architecture']}, decoder"
@@ -214,19 +376,28 @@ def card_text(folder: str | Path, name: str | None = None) -> str:
         *[f"- {d}: {DATA_TERMS.get(d, 'see its source for the terms')}" for d in scored_on],
         "",
         "## How it was trained",
-        "```",
-        made,
-        "```",
         *(
             [
-                "Reproduce it from the installed package (the resolved config, seed included):",
+                "The run's own command (its record `run.json`: in a checkout, paths relative"
+                " to it):",
                 "```",
-                reproduce,
+                made,
                 "```",
             ]
-            if made != reproduce
-            else ["(the resolved config, seed included, ships with the model)"]
+            if made
+            else []
         ),
+        "Reproduce it from the installed package"
+        + (
+            f" (with `WEAKSAL_DATA` set to the folder that holds {', '.join(data_root_sets)})"
+            if data_root_sets
+            else ""
+        )
+        + ": train it again from the shipped config and its recorded overrides, then ship it"
+        " under its name (the shipped `config.yaml` is what this trains, seed included):",
+        "```",
+        reproduce,
+        "```",
         "Training logs: `logs/<stage>.jsonl`; pseudo-label quality per round: `summary.json`.",
         "",
         "## Scores",

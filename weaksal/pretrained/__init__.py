@@ -16,8 +16,10 @@ with a manifest is a shipped model, so adding one needs no list to edit.
 from __future__ import annotations
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -116,24 +118,115 @@ def model_card(name: str) -> dict[str, Any]:
     }
 
 
-def model_line(name: str) -> str:
-    """One line about a shipped model: what it is, what it does, its size and ECSSD scores."""
+#: the benchmarks a :class:`ModelInfo` carries scores of
+BENCHMARKS = ("ECSSD", "SOD")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``weaksal models`` says about a shipped model, as values (``weaksal.list_models()``).
+
+    Scores are read from the model's ``eval.json`` in one convention: ``*_maxf_pooled`` is its
+    ``maxf_pooled`` (max F of the dataset-mean precision and recall over 256 thresholds,
+    beta^2 = 0.3: the MATLAB toolbox's and the papers' max F) and ``*_mae`` its ``mae``;
+    ``None`` where the file has no such score (a promoter such as LPS is scored by what it
+    promotes, not on the benchmarks).
+    """
+
+    name: str
+    method: str
+    description: str
+    task: str  # the task of its main network (the manifest's first file)
+    roles: tuple[str, ...]  # what uses its networks: saliency, promote, caption
+    supervision: str | None  # what taught it: its method's registry entry, as its card says
+    size_mb: float  # every network file, in MB of 2**20 bytes
+    ecssd_maxf_pooled: float | None
+    ecssd_mae: float | None
+    sod_maxf_pooled: float | None
+    sod_mae: float | None
+
+    SCORES: ClassVar[str] = "max F pooled / MAE"
+
+    @property
+    def supervision_short(self) -> str | None:
+        """The supervision without its asides: up to the first ``;``, parentheses left out."""
+        if self.supervision is None:
+            return None
+        return re.sub(r"\s*\([^)]*\)", "", self.supervision).split(";")[0].strip()
+
+    def line(self) -> str:
+        """One line: name, roles, supervision, ECSSD/SOD scores (convention named), size."""
+        scores = [
+            (
+                dataset,
+                getattr(self, f"{dataset.lower()}_maxf_pooled"),
+                getattr(self, f"{dataset.lower()}_mae"),
+            )
+            for dataset in BENCHMARKS
+        ]
+        if all(f is None and m is None for _, f, m in scores):
+            scored = "no ECSSD/SOD scores"
+        else:
+            scored = f"{self.SCORES}: " + ", ".join(
+                f"{dataset} {_score(f)} / {_score(m)}" for dataset, f, m in scores
+            )
+        taught = (
+            f"from {self.supervision_short}"
+            if self.supervision_short
+            else "supervision not recorded"
+        )
+        return f"{self.name}: {', '.join(self.roles)}; {taught}; {scored}; {self.size_mb:.1f} MB"
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def card_header(name: str) -> dict[str, Any]:
+    """The YAML header of shipped model ``name``'s card (empty without a card)."""
+    path = pretrained_dir(name) / "README.md"
+    text = path.read_text() if path.is_file() else ""
+    if not text.startswith("---\n"):
+        return {}
+    return yaml.safe_load(text[4:].partition("\n---\n")[0]) or {}
+
+
+def model_info(name: str) -> ModelInfo:
+    """The record of shipped model ``name``: what it is, what taught it, its size and scores."""
     manifest = read_manifest(name)
     folder = pretrained_dir(name)
-    roles = sorted({entry["role"] for entry in manifest["files"].values()})
-    megabytes = sum((folder / file).stat().st_size for file in manifest["files"]) / 2**20
-    scores = json.loads((folder / "eval.json").read_text()).get("benchmarks", {}).get("ECSSD")
-    scored = (
-        f"; ECSSD max F {scores['maxf']:.3f} (mean curve), MAE {scores['mae']:.3f}"
-        if scores
-        else ""
+    files = manifest["files"]
+    evaluation = folder / "eval.json"
+    benchmarks = (
+        json.loads(evaluation.read_text()).get("benchmarks", {}) if evaluation.is_file() else {}
     )
-    return f"{name}: {manifest['description']} [{', '.join(roles)}; {megabytes:.1f} MB{scored}]"
+    scores = {
+        f"{dataset.lower()}_{key}": (benchmarks.get(dataset) or {}).get(key)
+        for dataset in BENCHMARKS
+        for key in ("maxf_pooled", "mae")
+    }
+    return ModelInfo(
+        name=name,
+        method=manifest["method"],
+        description=manifest["description"],
+        task=next(iter(files.values()))["task"],
+        roles=tuple(dict.fromkeys(entry["role"] for entry in files.values())),
+        # the method's registry entry, as the card's header records it (weaksal.methods
+        # writes the card; this layer does not import it)
+        supervision=card_header(name).get("supervision"),
+        size_mb=sum((folder / file).stat().st_size for file in files) / 2**20,
+        **scores,
+    )
 
 
-def list_models() -> list[str]:
-    """The shipped models, one line each (``weaksal models``), the default first."""
-    return [model_line(name) for name in shipped_names()]
+def model_line(name: str) -> str:
+    """One line about a shipped model (``weaksal models``): :meth:`ModelInfo.line`."""
+    return model_info(name).line()
+
+
+def list_models() -> list[ModelInfo]:
+    """The shipped models' records (``weaksal models`` prints one line each), the default first."""
+    return [model_info(name) for name in shipped_names()]
 
 
 def read_card(name: str) -> str:
