@@ -272,3 +272,14 @@ def test_cutout_takes_any_input_and_gives_rgba_or_a_composite(tmp_path):
     assert white.shape == (45, 61, 3)
     assert (white[~hard] == 255).all() and np.array_equal(white[hard], image[hard])
     assert np.asarray(weaksal.cutout(image, model=detector, background="blur")).shape == (45, 61, 3)
+
+
+def test_a_missing_extra_is_named_with_an_install_line_that_exists():
+    from weaksal.plumbing.extras import missing_extra
+
+    message = missing_extra(
+        ModuleNotFoundError("No module named 'onnxruntime'", name="onnxruntime")
+    )
+    assert "onnxruntime" in message and "'onnx' extra" in message
+    assert "-e '.[onnx]'" in message and "constraints.txt" in message  # weaksal is not on PyPI
+    assert missing_extra(ModuleNotFoundError("x", name="something_else")) is None

@@ -8,7 +8,8 @@ naming the extra to install, not a traceback.
 
 from __future__ import annotations
 
-#: top-level module -> the extra of ``pip install weaksal[EXTRA]`` that installs it
+#: top-level module -> the extra that installs it (weaksal is not on PyPI: a checkout's
+#: ``pip install -e '.[EXTRA]'`` or the wheel's ``pip install 'weaksal-...whl[EXTRA]'``)
 EXTRA_OF_MODULE = {
     "torch": "train",
     "lightning": "train",
@@ -33,5 +34,6 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
         return None
     return (
         f"this needs {module}, which is not installed (the '{extra}' extra)."
-        f" Fix: pip install 'weaksal[{extra}]' (or 'weaksal[all]' for everything)"
+        f" Fix: pip install -c constraints.txt -e '.[{extra}]' in your weaksal checkout, or"
+        f" the wheel with '[{extra}]' after its file name ('[all]': everything)"
     )
