@@ -51,6 +51,13 @@ def test_api_returns_the_maps_predict_would_write():
             choices = json.loads(answer.read())
         assert choices["networks"][0] == "wss" and "mr" in choices["classic"]
         assert choices["promote"] == "lps"
+        from weaksal.pretrained import list_models
+
+        wss = next(info for info in list_models() if info.name == "wss")
+        about = choices["descriptions"]  # what the page shows beside each name
+        assert f"ECSSD max F {wss.ecssd_maxf_pooled:.3f} (pooled)" in about["wss"]
+        assert about["mr"] == "classical detector (Yang et al., CVPR 2013), no training"
+        assert set(about) == set(choices["networks"]) | set(choices["classic"])
         status, payload = post(url, body, "detectors=mr,wss&promote=1")
     assert status == 200, payload
     results = {r["detector"]: r for r in payload["results"]}

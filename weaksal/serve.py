@@ -185,7 +185,31 @@ class Detectors:
         self._promote_lock = threading.Lock()
 
     def choices(self) -> dict[str, Any]:
-        return {"networks": self.networks, "classic": self.classic, "promote": self.promoter}
+        return {
+            "networks": self.networks,
+            "classic": self.classic,
+            "promote": self.promoter,
+            "descriptions": self.descriptions(),
+        }
+
+    def descriptions(self) -> dict[str, str]:
+        """One line per detector for the page: what taught it and how it scores."""
+        from weaksal.classic import DETECTORS
+        from weaksal.pretrained import list_models
+
+        lines = {}
+        for info in list_models():
+            if info.name not in self.networks:
+                continue
+            scores = (
+                f"; ECSSD max F {info.ecssd_maxf_pooled:.3f} (pooled), MAE {info.ecssd_mae:.3f}"
+                if info.ecssd_maxf_pooled is not None and info.ecssd_mae is not None
+                else ""
+            )
+            lines[info.name] = f"trained from {info.supervision}{scores}"
+        for name in self.classic:
+            lines[name] = f"classical detector ({DETECTORS.get(name).reference}), no training"
+        return lines
 
     def chosen(self, names: Sequence[str], promote: bool) -> list[str]:
         """``names`` checked and de-duplicated (first occurrence kept), before any work."""
