@@ -322,9 +322,15 @@ def test_demo_writes_maps_and_side_by_side_figure(tmp_path):
     )
     assert seen == ["demo photos", "first 2 ECSSD images"] or seen == ["demo photos"]
     figure = np.asarray(Image.open(tmp_path / "figure.png"))
-    # image | MR | MR+LPS | WSS | WSS+LPS | JSM | JSM+LPS | MWS | MWS+LPS | overlay of WSS+LPS
-    assert figure.shape == (32 + TILE * len(PHOTOS), 10 * TILE, 3)
-    chelsea = figure[32 + TILE * PHOTOS.index("chelsea") :][:TILE]
+    # image | MR | MR+LPS | WSS | WSS+LPS | JSM | JSM+LPS | MWS | MWS+LPS | overlay of WSS+LPS;
+    # each row as tall as its photo's aspect gives at TILE wide: no padding bands between rows
+    from weaksal.data.render import tile_height
+    from weaksal.demo import bundled_photos
+
+    heights = [tile_height(image.shape[:2]) for _, image in bundled_photos()]
+    assert figure.shape == (32 + sum(heights), 10 * TILE, 3)
+    top = 32 + sum(heights[: PHOTOS.index("chelsea")])
+    chelsea = figure[top : top + heights[PHOTOS.index("chelsea")]]
     overlay = chelsea[:, 9 * TILE :].astype(int)
     assert (overlay[..., 0] - overlay[..., 2]).max() > 100  # tinted red where salient
     for detector in ("mr", "mr_lps", "wss", "wss_lps", "jsm", "jsm_lps", "mws", "mws_lps"):

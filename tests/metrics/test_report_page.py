@@ -9,8 +9,10 @@ from typer.testing import CliRunner
 import weaksal
 from tests.conftest import disk_mask, make_pairs, save_image
 from weaksal.cli import app
-from weaksal.data.render import TILE
+from weaksal.data.render import TILE, tile_height
 from weaksal.metrics.report_page import disagreement, ranked_table, top_three
+
+SHAPE = (24, 32)  # make_pairs' images
 
 
 def test_top_three_ranks_distinct_values_and_shares_ties():
@@ -51,11 +53,12 @@ def test_report_ranks_methods_and_shows_where_they_disagree(tmp_path):
     markdown = (out / "report.md").read_text()
     assert "| perfect | **1.000**¹" in markdown and "![set](grid_set.png)" in markdown
     grid = np.asarray(Image.open(out / "grid_set.png"))
-    assert grid.shape == (32 + 2 * TILE, 5 * TILE, 3)  # title row + 2 images; image|GT|3 maps
-    first_row = grid[32 : 32 + TILE]
+    row = tile_height(SHAPE)  # each row as tall as its image's aspect gives: no padding bands
+    assert grid.shape == (32 + 2 * row, 5 * TILE, 3)  # title row + 2 images; image|GT|3 maps
+    first_row = grid[32 : 32 + row]
     # image c first: the "mostly" column shows the inverted disk (bright border, dark centre)
     mostly = first_row[:, 3 * TILE : 4 * TILE, 0].astype(int)
-    assert mostly[TILE // 2, TILE // 2] < 50 and mostly[TILE // 2 - 60, 5] > 200
+    assert mostly[row // 2, TILE // 2] < 50 and mostly[row // 2 - 60, 5] > 200
 
 
 def test_report_command_writes_only_the_report(tmp_path):

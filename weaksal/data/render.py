@@ -24,8 +24,10 @@ OUTPUT_TYPES = ("map", "mask", "rgba", "overlay")
 #: the red of the overlay and how strongly a fully salient pixel takes it
 OVERLAY_COLOUR = np.array([255, 32, 32], np.float32)
 OVERLAY_STRENGTH = 0.55
-#: side of a figure tile, in pixels
+#: width of a figure tile, in pixels (its height follows the image's aspect)
 TILE = 200
+#: the grey behind fitted tiles and titles: neither a white map nor a black one vanishes on it
+NEUTRAL = 150
 
 
 def to_grey(saliency: np.ndarray) -> np.ndarray:
@@ -83,23 +85,35 @@ def render(kind: str, image, saliency, threshold: float | None = None) -> np.nda
 
 
 def tile(image: np.ndarray, size: int = TILE) -> np.ndarray:
-    """``image`` (grey or RGB) fitted into a white ``size`` x ``size`` RGB square."""
+    """``image`` (grey or RGB) as a figure tile ``size`` wide, its height by its aspect.
+
+    The tiles of one row show one photo and its maps, so they share a height and the row
+    has no padding bands; only an image more than twice as tall (or wide) as its width
+    (height) is fitted into that bound on :data:`NEUTRAL` grey, on which white maps stay
+    visible (white padding hid them).
+    """
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
-    scale = size / max(image.shape[:2])
-    resized = cv2.resize(
-        image,
-        (round(image.shape[1] * scale), round(image.shape[0] * scale)),
-        interpolation=cv2.INTER_AREA,
-    )
-    square = np.full((size, size, 3), 255, np.uint8)
-    top, left = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
-    square[top : top + resized.shape[0], left : left + resized.shape[1]] = resized
-    return square
+    height = tile_height(image.shape[:2], size)
+    scale = min(size / image.shape[1], height / image.shape[0])
+    width_px = max(1, round(image.shape[1] * scale))
+    height_px = max(1, round(image.shape[0] * scale))
+    resized = cv2.resize(image, (width_px, height_px), interpolation=cv2.INTER_AREA)
+    box = np.full((height, size, 3), NEUTRAL, np.uint8)
+    top, left = (height - height_px) // 2, (size - width_px) // 2
+    box[top : top + height_px, left : left + width_px] = resized
+    return box
+
+
+def tile_height(shape: tuple[int, int], size: int = TILE) -> int:
+    """The height of an image's tile ``size`` wide: by its aspect, within half and twice ``size``."""
+    height, width = shape
+    return int(min(2 * size, max(size // 2, round(height * size / width))))
 
 
 def header(titles: list[str], size: int = TILE) -> np.ndarray:
-    row = np.full((32, size * len(titles), 3), 255, np.uint8)
+    """The title row of a figure: one title per ``size``-wide column, dark on the neutral grey."""
+    row = np.full((32, size * len(titles), 3), NEUTRAL + 70, np.uint8)
     for index, title in enumerate(titles):
         scale = min(0.7, 0.7 * 14 / max(len(title), 1))  # long titles shrink to fit their tile
         cv2.putText(
