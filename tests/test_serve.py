@@ -127,3 +127,18 @@ def test_page_in_a_real_browser(tmp_path):
         bad.write_bytes(b"these are not pixels")
         error = detect_in_page(driver, url, bad, ["mr"])
         assert isinstance(error, str) and "cannot read the upload as an image" in error
+
+
+def test_api_renders_a_mask_or_overlay_at_the_asked_threshold():
+    image, body = photo_bytes()
+    with running_server() as url:
+        status, payload = post(url, body, "detectors=mr&view=mask&threshold=0.3")
+        assert status == 200, payload
+        saliency = weaksal.load("mr")(image)
+        mask = decode(payload["results"][0]["view"])
+        np.testing.assert_array_equal(mask, weaksal.render("mask", image, saliency, 0.3))
+        status, payload = post(url, body, "detectors=mr&view=overlay")
+        assert status == 200 and decode(payload["results"][0]["view"]).shape == (60, 90, 3)
+        for bad, words in (("view=poster", "view must be"), ("view=mask&threshold=2", "in [0, 1]")):
+            status, payload = post(url, body, f"detectors=mr&{bad}")
+            assert status == 400 and words in payload["error"], payload

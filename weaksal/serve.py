@@ -262,13 +262,22 @@ class Detectors:
             log(f"the detector {name} failed: {described(exc)}")
             raise DetectorFailed(name) from exc
 
-    def maps(self, image: np.ndarray, names: list[str], promote: bool) -> list[dict[str, Any]]:
-        """Per detector (and, with ``promote``, its LPS-promoted map): PNG data URLs, seconds."""
+    def maps(
+        self,
+        image: np.ndarray,
+        names: list[str],
+        promote: bool,
+        view: str | None = None,
+        threshold: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Per detector (and, with ``promote``, its LPS-promoted map): PNG data URLs, seconds;
+        with ``view`` (mask or overlay) also that rendering, at ``threshold``."""
         results = []
         for name in self.chosen(names, promote):
             start = time.perf_counter()
             saliency = self.saliency(name, image)
-            results.append(result_entry(name, image, saliency, time.perf_counter() - start))
+            entry = result_entry(name, image, saliency, time.perf_counter() - start)
+            results.append(with_view(entry, image, saliency, view, threshold))
             if promote:
                 start = time.perf_counter()
                 try:
@@ -278,7 +287,7 @@ class Detectors:
                     raise DetectorFailed(f"LPS (on {name}'s map)") from exc
                 entry = result_entry(f"{name} + LPS", image, promoted, time.perf_counter() - start)
                 entry["left_as_it_was"] = left
-                results.append(entry)
+                results.append(with_view(entry, image, promoted, view, threshold))
         return results
 
 
@@ -294,6 +303,37 @@ def result_entry(name: str, image: np.ndarray, saliency: np.ndarray, seconds: fl
         "map": png_data_url(render("map", image, saliency)),
         "cutout": png_data_url(render("rgba", image, saliency)),
     }
+
+
+#: what the page may ask for besides the map and the cut-out (``weaksal predict --type``)
+VIEWS = ("mask", "overlay")
+
+
+def view_of(query: dict[str, list[str]]) -> tuple[str | None, float | None]:
+    """The ``view`` (mask or overlay) and ``threshold`` (in [0, 1]) of a query, checked."""
+    view = query.get("view", [""])[0] or None
+    if view is not None and view not in VIEWS:
+        raise RequestError(f"view must be {' or '.join(VIEWS)}, not {view[:20]!r}")
+    text = query.get("threshold", [""])[0]
+    if not text:
+        return view, None
+    try:
+        threshold = float(text)
+    except ValueError:
+        raise RequestError(f"threshold must be a number in [0, 1], not {text[:20]!r}") from None
+    if not 0.0 <= threshold <= 1.0:
+        raise RequestError(f"threshold must be in [0, 1], not {threshold}")
+    return view, threshold
+
+
+def with_view(entry: dict, image, saliency, view: str | None, threshold: float | None) -> dict:
+    """``entry`` with ``view``: the mask or overlay ``weaksal predict --type`` would write."""
+    if view is not None:
+        from weaksal.data.render import render
+
+        cut = 0.5 if view == "mask" and threshold is None else threshold
+        entry["view"] = png_data_url(render(view, image, saliency, cut))
+    return entry
 
 
 class Server(ThreadingHTTPServer):
@@ -402,13 +442,14 @@ def make_handler(
             names = ",".join(query.get("detectors", [])).split(",")
             promote = query.get("promote", ["0"])[0] in ("1", "true", "yes")
             names = detectors.chosen(names, promote)
+            view, threshold = view_of(query)
             if self.headers.get_content_type().startswith("multipart/"):
                 raise RequestError(FORM, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
             length = content_length(self.headers, max_bytes)
             data = read_body(self.rfile, self.connection, length, read_timeout)
             with slots.slot():
                 image = decode_upload(data, max_pixels)
-                return detectors.maps(image, names, promote)
+                return detectors.maps(image, names, promote, view, threshold)
 
     return Handler
 
