@@ -73,3 +73,20 @@ def test_too_few_photos_are_said_to_hold_nothing_out(real_data, tmp_path):
     assert "too few to hold any out" in " ".join(result.output.split())
     printed = yaml.safe_load(result.output[result.output.index("method:") :])
     assert printed["data"]["val_split"] is None and printed["data"]["train"] == str(run / "data")
+
+
+@pytest.mark.slow
+def test_the_python_call_trains_on_own_photos_as_the_command_does(real_data, tmp_path):
+    import weaksal
+
+    photos, tags = _photos(real_data, tmp_path / "photos")
+    tiny = [
+        "model.input_size=64", "stage1.steps=1", "stage1.batch_size=4", "stage2.steps=1",
+        "stage2.batch_size=4", "stage2.rounds=1", "labels.workers=1",
+    ]  # fmt: skip
+    result = weaksal.train("wss", tmp_path / "run", tiny, images=photos)
+    assert result.models == [tmp_path / "run" / "final.safetensors"]
+    assert result.validation["stage"] == "stage1" and result.validation["key"] == "top1"
+    held = sum(1 for row in csv.DictReader(open(tmp_path / "run" / "data" / "split.csv"))
+               if row["split"] == "val")  # fmt: skip
+    assert result.validation["images"] == held >= 3  # one per class at least

@@ -10,7 +10,7 @@ The Python face of the toolkit (each is also a command, see the README):
 >>> weaksal.list_models()                     # the shipped models' records (ModelInfo)
 >>> weaksal.cutout("photo.jpg").save("cutout.png")     # RGBA, edges on the photo's
 >>> weaksal.classic_folder("mr", "photos/", "maps/")    # every command is a function too
->>> weaksal.train("wss", "runs/mine", ["data.train=my_photos"])
+>>> weaksal.train("wss", "runs/mine", images="my_photos/")   # tags in my_photos/tags.csv
 
 Names are imported on first use, so ``import weaksal`` stays light (an
 evaluation-only install has no torch).

@@ -50,6 +50,8 @@ def train(
     method: str | None = None,
     resume: bool = True,
     evaluate: bool = True,
+    images: str | Path | None = None,
+    tags: str | Path | None = None,
 ) -> TrainResult | None:
     """Train a method from a config, resuming a run folder that holds part of it.
 
@@ -68,6 +70,9 @@ def train(
         Continue from the run folder's newest checkpoint.
     evaluate : bool
         Score the kept model on the config's ``evaluate`` benchmarks (reporting only).
+    images, tags : optional
+        Your own tagged photos (WSS): a folder, and its ``tags.csv`` when it lies elsewhere;
+        see :func:`own_data_overrides` (a seeded held-out split when the folder has none).
 
     Returns
     -------
@@ -79,7 +84,10 @@ def train(
     from weaksal.plumbing.parallel import shard_from_env
 
     path = method_config(config)
-    resolved = resolved_training_config(path, list(overrides))
+    overrides = list(overrides)
+    if images is not None:
+        overrides, _ = own_data_overrides(path, images, out, overrides, tags)
+    resolved = resolved_training_config(path, overrides)
     if method is not None and resolved.get("method") != method:
         raise ConfigError(
             path, f"is a config for {resolved.get('method')!r}, not {method!r}", "name its method"
@@ -138,6 +146,38 @@ def resolved_training_config(config: str | Path, overrides: Sequence[str] = ()) 
         )
     sections = METHODS.get(method).sections
     return resolve_config(load_config(path, overrides, sections), sections, str(path))
+
+
+def own_data_overrides(
+    config: str | Path,
+    images: str | Path,
+    out: str | Path | None,
+    overrides: Sequence[str] = (),
+    tags: str | Path | None = None,
+):
+    """``(overrides, view)`` that train WSS on the user's photos in ``images``: the run folder's
+    ``data/`` view with its held-out split (:func:`weaksal.api.own_data.own_data_view`)."""
+    from weaksal.api.own_data import own_data_view
+    from weaksal.methods import method_config
+
+    path = method_config(config)
+    method = resolved_training_config(path, list(overrides))["method"]
+    if method != "wss":
+        raise ConfigError(
+            path,
+            f"is a {method} config; your own photos (images=) train WSS from their tags",
+            f"set {method}'s data keys (weaksal train --help lists them)",
+        )
+    run_dir = Path(out) if out is not None else Path("runs") / path.stem
+    view = own_data_view(images, run_dir, tags)
+    split = "val" if view.val else "null"
+    return [
+        *overrides,
+        f"data.train={view.root}",
+        "data.train_split=train",
+        f"data.val_split={split}",
+        "evaluate=[]",
+    ], view
 
 
 def next_command(entry, model: Path) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from weaksal.cli.common import app, console, err_console, friendly_errors
+from weaksal.plumbing.errors import WeaksalError
 
 
 @app.command("models")
@@ -165,19 +166,14 @@ def ship(
 
 
 def _own_data(config: str, images: Path, tags: Path | None, out, arguments: list[str]) -> list[str]:
-    """The overrides that train on the user's photos (``weaksal train wss --images DIR``)."""
-    from weaksal.api.own_data import own_data_view
-    from weaksal.api.training import resolved_training_config
-    from weaksal.engine.config import find_config
+    """The overrides that train on the user's photos (``weaksal train wss --images DIR``),
+    said aloud."""
+    from weaksal.api.training import own_data_overrides
 
-    method = resolved_training_config(config, arguments)["method"]
-    if method != "wss":
-        raise typer.BadParameter(
-            f"--images trains WSS on tagged photos; for {method}, set its data keys"
-            " (weaksal train --help lists them)"
-        )
-    run_dir = out or Path("runs") / Path(find_config(config)).stem
-    view = own_data_view(images, run_dir, tags)
+    try:
+        overrides, view = own_data_overrides(config, images, out, arguments, tags)
+    except WeaksalError as exc:
+        raise typer.BadParameter(str(exc)) from None
     console.print(
         f"data: {view.train} training and {view.val} held-out images of {images}"
         f" (split: {view.split_from}; {view.root / 'split.csv'}). The rounds have no masks to"
@@ -186,11 +182,4 @@ def _own_data(config: str, images: Path, tags: Path | None, out, arguments: list
     )
     if view.warning:
         err_console.print(f"[yellow]warning[/]: {view.warning}", highlight=False)
-    split = "val" if view.val else "null"
-    return [
-        *arguments,
-        f"data.train={view.root}",
-        "data.train_split=train",
-        f"data.val_split={split}",
-        "evaluate=[]",
-    ]
+    return overrides
