@@ -90,3 +90,7 @@ def test_the_python_call_trains_on_own_photos_as_the_command_does(real_data, tmp
     held = sum(1 for row in csv.DictReader(open(tmp_path / "run" / "data" / "split.csv"))
                if row["split"] == "val")  # fmt: skip
     assert result.validation["images"] == held >= 3  # one per class at least
+    import json
+
+    record = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert record["benchmarks"] == {}  # no benchmark scored, but the run is complete to ship

@@ -42,7 +42,7 @@ def test_predict_on_the_command_line_uses_the_shipped_model(shadowed):
 
 
 def test_a_path_is_a_path(shadowed):
-    with pytest.raises(Exception, match="no such model file"):
+    with pytest.raises(Exception, match="is a folder, not a model file"):
         weaksal.load("./wss")  # the folder, named as a path: not a model file
     result = CliRunner().invoke(app, ["predict", "x.png", "--model", "./wss", "--out", "o"])
-    assert result.exit_code == 2 and "no such model file" in result.output
+    assert result.exit_code == 2 and "./wss: is a folder" in result.output

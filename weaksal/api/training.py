@@ -102,8 +102,8 @@ def train(
         if isinstance(record, dict) and isinstance(record.get("val"), dict) and record["val"]:
             validation = {"stage": stage, **record["val"]}
     scores: dict[str, Any] = {}
-    if evaluate and resolved.get("evaluate"):
-        scores = evaluate_run(run_dir, resolved["evaluate"])
+    if evaluate:  # an empty list still writes eval.json (no scores), so the run can ship
+        scores = evaluate_run(run_dir, resolved.get("evaluate") or [])
     shipped = [run_dir / item.source for item in entry.shipped.values()]
     models = [p for p in shipped if p.exists()] or [kept_model(run_dir)]
     return TrainResult(run_dir, models, scores, next_command(entry, models[0]), validation)

@@ -87,10 +87,15 @@ def predict(
             detector, paths[0], target, output, threshold, smooth, batch_size, overwrite,
             progress("frames"),
         )  # fmt: skip
+        change = ""
+        if video.change_raw is not None and video.change is not None and video.kept == 0:
+            change = (
+                f"; mean frame-to-frame change of the maps {video.change_raw:.4f} raw,"
+                f" {video.change:.4f} as written (--smooth {smooth})"
+            )
         console.print(
-            f"{video.frames} frames ({video.done} computed now, {video.kept} kept) in {video.out};"
-            f" mean frame-to-frame change of the maps {video.change_raw} raw,"
-            f" {video.change} as written (--smooth {smooth})",
+            f"{video.frames} frames ({video.done} computed now, {video.kept} kept) in"
+            f" {video.out}{change}",
             highlight=False,
         )
         return

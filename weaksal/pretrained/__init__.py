@@ -97,8 +97,13 @@ def resolve_model(model: str | Path, role: str = "saliency") -> Path:
         return shipped_file(model, role)
     path = Path(model)
     if path.suffix in (".safetensors", ".onnx") or path.exists():
+        if path.is_dir():
+            raise WeaksalError(
+                f"{model}: is a folder, not a model file. Fix: pass a .safetensors or .onnx"
+                " file (a shipped model by its bare name)"
+            )
         if not path.is_file():
-            raise WeaksalError(f"{path}: no such model file. Fix: check the path")
+            raise WeaksalError(f"{model}: no such model file. Fix: check the path")
         return path
     return shipped_file(str(model), role)
 
