@@ -110,26 +110,6 @@ def test_a_card_shows_paths_from_runs_or_the_data_root_not_the_machines():
     assert portable_path("runs/rgbd-synth/train") == "runs/rgbd-synth/train"
 
 
-def _portable(value):
-    from weaksal.methods.cards import portable_path
-
-    if isinstance(value, dict):
-        return {key: _portable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_portable(item) for item in value]
-    return portable_path(value) if isinstance(value, str) and value.startswith("/") else value
-
-
-def _leaves(config, prefix=""):
-    leaves = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            leaves.update(_leaves(value, f"{prefix}{key}."))
-        else:
-            leaves[f"{prefix}{key}"] = value
-    return leaves
-
-
 @pytest.mark.parametrize("name", pretrained.shipped_names())
 def test_shipped_cards_name_no_machine_path_and_reproduce_from_the_package(name):
     import re
@@ -137,9 +117,8 @@ def test_shipped_cards_name_no_machine_path_and_reproduce_from_the_package(name)
 
     import yaml
 
-    from weaksal.api.training import resolved_training_config
     from weaksal.engine.config import CONFIG_DIR, config_names
-    from weaksal.methods import method_config
+    from weaksal.methods import method_config, resolved_training_config
 
     card = pretrained.read_card(name)
     for machine in ("/work/", "/home/", "/root/", "/tmp/"):
@@ -160,10 +139,11 @@ def test_shipped_cards_name_no_machine_path_and_reproduce_from_the_package(name)
     resolved = resolved_training_config(config, overrides)
     assert resolved["method"] == method
     # it trains the shipped record again (keys added since the record are at their defaults)
-    record = _leaves(
-        _portable(yaml.safe_load((pretrained.pretrained_dir(name) / "config.yaml").read_text()))
-    )
-    now = _leaves(resolved)
+    from weaksal.methods.cards import config_leaves, portable_config
+
+    shipped = yaml.safe_load((pretrained.pretrained_dir(name) / "config.yaml").read_text())
+    record = config_leaves(portable_config(shipped))
+    now = config_leaves(resolved)
     assert {key: now.get(key, "<absent>") for key in record} == record
 
 

@@ -17,7 +17,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from weaksal.api.training import resolved_training_config
 from weaksal.cli import app
 from weaksal.engine.config import (
     CONFIG_DIR,
@@ -25,7 +24,7 @@ from weaksal.engine.config import (
     _parse_yaml,
 )
 from weaksal.engine.schema import TOP_LEVEL
-from weaksal.methods import get_method
+from weaksal.methods import get_method, resolved_training_config
 from weaksal.plumbing.errors import ConfigError
 from weaksal.pretrained import pretrained_dir, shipped_names
 

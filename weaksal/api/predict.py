@@ -23,7 +23,7 @@ from weaksal.api.folders import FolderReport
 from weaksal.data.imageio import read_image
 from weaksal.data.layouts import index_inputs
 from weaksal.data.output_folder import prepare_output_folder
-from weaksal.data.render import OUTPUT_TYPES, render
+from weaksal.data.render import OUTPUT_TYPES, encode_png, render
 from weaksal.data.voc import voc_colormap
 from weaksal.plumbing.atomic import write_palette_png, write_png, write_text
 from weaksal.plumbing.errors import WeaksalError
@@ -180,24 +180,11 @@ def predict_stream(detector, inputs, out: str | None, output: str, threshold: fl
     if detector.output == "classes":
         from weaksal.data.voc import voc_colormap
 
-        png = _png_bytes(detector.maps([image])[0], voc_colormap())
+        png = encode_png(detector.maps([image])[0], voc_colormap())
     else:
-        png = _png_bytes(render(output, image, detector.maps([image])[0], threshold))
+        png = encode_png(render(output, image, detector.maps([image])[0], threshold))
     if out in (None, "-"):
         sys.stdout.buffer.write(png)
         sys.stdout.buffer.flush()
     else:
         write_bytes(out, png)
-
-
-def _png_bytes(array: np.ndarray, palette=None) -> bytes:
-    import io
-
-    from PIL import Image
-
-    picture = Image.fromarray(array, mode="P" if palette is not None else None)
-    if palette is not None:
-        picture.putpalette(np.asarray(palette, np.uint8).reshape(-1).tolist())
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -84,9 +84,10 @@ def predict_video(
     """
     import cv2
 
+    from weaksal.data.imageio import read_prediction
     from weaksal.data.output_folder import prepare_output_folder
     from weaksal.data.render import OUTPUT_TYPES, render
-    from weaksal.plumbing.atomic import atomic_path, write_png
+    from weaksal.plumbing.atomic import write_png
 
     video, out = Path(video), Path(out)
     if output not in OUTPUT_TYPES:
@@ -151,8 +152,6 @@ def predict_video(
             frames_dir / MAPS / frame_name(index)
         ).exists():
             kept += 1  # a resumed run: this frame is finished; its map seeds the smoothing
-            from weaksal.data.imageio import read_prediction
-
             previous = read_prediction(frames_dir / MAPS / frame_name(index)) / np.float32(255)
             raw_previous = None
             next(ticks, None)
@@ -166,25 +165,31 @@ def predict_video(
     for _ in ticks:
         pass
     if to_file:
-        first = cv2.imread(str(frames_dir / frame_name(0)))
-        if first is None:
-            raise WeaksalError(f"{video}: no frame could be read. Fix: check the file")
-        height, width = first.shape[:2]
-        with atomic_path(out) as tmp:
-            writer = cv2.VideoWriter(
-                str(tmp.with_suffix(out.suffix)),
-                cv2.VideoWriter_fourcc(*"mp4v"),
-                fps,
-                (width, height),
-            )
-            for index in range(count):
-                writer.write(cv2.imread(str(frames_dir / frame_name(index))))
-            writer.release()
-            tmp.with_suffix(out.suffix).replace(tmp)
-    mean = lambda values: float(np.mean(values)) if values else None  # noqa: E731
+        _encode(frames_dir, count, out, fps, video)
     return VideoReport(
-        count, done, kept, out if to_file else frames_dir, mean(raw_changes), mean(changes)
+        count, done, kept, out if to_file else frames_dir, _mean(raw_changes), _mean(changes)
     )
+
+
+def _encode(frames_dir: Path, count: int, out: Path, fps: float, video: Path) -> None:
+    """The frames as an MP4 at ``out``, renamed into place once complete (the encoder needs
+    the container's suffix, so the partial file is ``encoding.mp4`` in the frames folder)."""
+    import cv2
+
+    first = cv2.imread(str(frames_dir / frame_name(0)))
+    if first is None:
+        raise WeaksalError(f"{video}: no frame could be read. Fix: check the file")
+    height, width = first.shape[:2]
+    partial = frames_dir / f"encoding{out.suffix}"
+    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for index in range(count):
+        writer.write(cv2.imread(str(frames_dir / frame_name(index))))
+    writer.release()
+    partial.replace(out)
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 def frame_name(index: int) -> str:

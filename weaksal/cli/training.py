@@ -79,9 +79,9 @@ def train(
                  data.saliency, data.saliency_split, data.saliency_list
       jsm        data.train, data.val, data.test, data.train_limit
     """
-    from weaksal.api.training import resolved_training_config
     from weaksal.api.training import train as train_run
     from weaksal.engine.config import dump_config
+    from weaksal.methods import resolved_training_config
 
     arguments = list(arguments or [])
     method = arguments.pop(0) if arguments and "=" not in arguments[0] else None

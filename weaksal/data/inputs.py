@@ -140,7 +140,7 @@ def _is_pil(value: Any) -> bool:
 
 
 def _decode(data: bytes):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     from weaksal.data.imageio import max_pixels
 
@@ -157,8 +157,6 @@ def _decode(data: bytes):
         raise ValueError(
             f"the bytes are not an image file PIL can read ({exc}); pass the file's raw bytes"
         ) from None
-    from PIL import ImageOps
-
     return ImageOps.exif_transpose(image)
 
 

@@ -84,6 +84,22 @@ def render(kind: str, image, saliency, threshold: float | None = None) -> np.nda
     raise ValueError(f"output type must be one of {', '.join(OUTPUT_TYPES)}, not {kind!r}")
 
 
+def encode_png(array: np.ndarray, palette=None, compress_level: int = 6) -> bytes:
+    """The PNG file of a ``uint8`` grey, RGB or RGBA array (a palette image of class indices
+    with ``palette``, ``(256, 3)`` colours), in memory: what standard output and the web page
+    send. ``compress_level`` 1 encodes about 4x faster for 25% more bytes."""
+    import io
+
+    from PIL import Image
+
+    picture = Image.fromarray(array, mode="P" if palette is not None else None)
+    if palette is not None:
+        picture.putpalette(np.asarray(palette, np.uint8).reshape(-1).tolist())
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", compress_level=compress_level)
+    return buffer.getvalue()
+
+
 def tile(image: np.ndarray, size: int = TILE) -> np.ndarray:
     """``image`` (grey or RGB) as a figure tile ``size`` wide, its height by its aspect.
 

@@ -14,6 +14,7 @@ from weaksal.methods._registry import (
     get_method,
     method_config,
     register_method,
+    resolved_training_config,
     table_models,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "get_method",
     "method_config",
     "register_method",
+    "resolved_training_config",
     "table_models",
 ]

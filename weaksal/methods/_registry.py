@@ -78,6 +78,45 @@ def method_config(name: str | Path) -> Path:
     return find_config(name, {method: METHODS.get(method).default_config for method in METHODS})
 
 
+def resolved_training_config(config: str | Path, overrides: Sequence[str] = ()) -> dict:
+    """The complete config that ``weaksal train --config CONFIG OVERRIDES...`` trains.
+
+    Parameters
+    ----------
+    config
+        What ``--config`` accepts: a YAML file, a shipped config's name
+        (``wss/wss_fpn_efficientnet_lite0``) or a method's name (its default config).
+    overrides
+        ``key.sub=value`` (and ``+key=value``) arguments, applied after the ``base`` chain.
+
+    Returns
+    -------
+    dict
+        Every key of the config's method sections, a key the YAML leaves out holding the
+        default written in its dataclass (:func:`weaksal.engine.schema.resolve_config`):
+        what the run folder's ``config.yaml`` records, and what ``--print-config`` prints.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown config, key or method, or a value of the wrong type or range.
+    """
+    from weaksal.engine.config import load_config
+    from weaksal.engine.schema import resolve_config
+    from weaksal.plumbing.errors import ConfigError
+
+    path = method_config(config)
+    method = load_config(path).get("method")
+    if method is None:
+        raise ConfigError(path, "names no method", "write 'method: NAME' in it or its base")
+    if method not in METHODS:
+        raise ConfigError(
+            path, f"names an unknown method {method!r}", f"one of {', '.join(METHODS)}"
+        )
+    sections = METHODS.get(method).sections
+    return resolve_config(load_config(path, overrides, sections), sections, str(path))
+
+
 def get_method(name: str) -> Any:
     """The registered entry of method ``name`` (``.target`` is its ``train``)."""
     return METHODS.get(name)

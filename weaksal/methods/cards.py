@@ -153,23 +153,23 @@ def _portable_token(token: str) -> str:
     return portable_path(token) if token.startswith("/") else token
 
 
-def _portable(value: Any) -> Any:
+def portable_config(value: Any) -> Any:
     """A config value with every absolute path in it made portable."""
     if isinstance(value, dict):
-        return {key: _portable(item) for key, item in value.items()}
+        return {key: portable_config(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_portable(item) for item in value]
+        return [portable_config(item) for item in value]
     if isinstance(value, str) and value.startswith("/"):
         return portable_path(value)
     return value
 
 
-def _leaves(config: dict, prefix: str = "") -> dict[str, Any]:
+def config_leaves(config: dict, prefix: str = "") -> dict[str, Any]:
     """``{"section.key": value}`` of a nested config (lists are values)."""
     leaves: dict[str, Any] = {}
     for key, value in config.items():
         if isinstance(value, dict) and value:
-            leaves.update(_leaves(value, f"{prefix}{key}."))
+            leaves.update(config_leaves(value, f"{prefix}{key}."))
         else:
             leaves[f"{prefix}{key}"] = value
     return leaves
@@ -219,20 +219,16 @@ def reproduce_arguments(config: dict, reference: str | None, overrides: list[str
     (the recorded config, its paths portable): the run's own overrides, then a ``key=value``
     for each key the shipped config now resolves to differently. Keys the record lacks (added
     since, at their defaults) are left to the config."""
-    from weaksal.engine.config import load_config
-    from weaksal.engine.schema import resolve_config
-    from weaksal.methods import get_method, method_config
+    from weaksal.methods import resolved_training_config
     from weaksal.plumbing.errors import ConfigError
 
     name = config_name(reference, config["method"])
     arguments = list(overrides)
-    sections = get_method(config["method"]).sections
-    path = method_config(name)
     try:
-        resolved = _leaves(resolve_config(load_config(path, arguments, sections), sections))
+        resolved = config_leaves(resolved_training_config(name, arguments))
     except ConfigError:
         resolved = {}
-    for key, value in _leaves(_portable(config)).items():
+    for key, value in config_leaves(portable_config(config)).items():
         if key in resolved and resolved[key] != value:
             arguments.append(_override(key, value))
     return ["--config", name, *arguments]
@@ -245,7 +241,7 @@ def prerequisites(config: dict) -> list[str]:
 
     commands: list[str] = []
     names = config_names()
-    for value in _leaves(_portable(config)).values():
+    for value in config_leaves(portable_config(config)).values():
         for item in value if isinstance(value, list) else [value]:
             if not (isinstance(item, str) and item.startswith("runs/")):
                 continue
